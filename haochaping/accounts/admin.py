@@ -1,0 +1,38 @@
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from haochaping.accounts.admin_scope import ScopedAdmin
+from haochaping.accounts.apikeys import api_key_create, api_key_revoke
+from haochaping.accounts.models import ApiKey, Membership
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "role", "unit")
+    list_filter = ("role",)
+    search_fields = ("user__username", "unit__name")
+    autocomplete_fields = ("user", "unit")
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ScopedAdmin):
+    SCOPE_NOTE = "scoped through its unit or region"
+    list_display = ("name", "prefix", "unit", "region", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at", "created_by")
+    fields = ("name", "unit", "region", "prefix", "created_by", "created_at", "last_used_at", "revoked_at")
+    autocomplete_fields = ("unit", "region")
+    actions = ["revoke"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        key, secret = api_key_create(name=obj.name, unit=obj.unit, region=obj.region, created_by=request.user)
+        obj.pk = key.pk
+        obj.prefix, obj.key_hash = key.prefix, key.key_hash
+        messages.warning(request, _("接口密钥只显示这一次，请立即保存：") + secret)
+
+    @admin.action(description=_("吊销所选接口密钥"))
+    def revoke(self, request, queryset):
+        for key in queryset:
+            api_key_revoke(key)
+        messages.success(request, _("已吊销"))

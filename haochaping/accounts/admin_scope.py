@@ -1,0 +1,27 @@
+"""Admin integration of the data scope: every admin list and lookup goes through accounts.scope."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from haochaping.accounts.scope import scope_for_user
+
+
+class ScopedAdmin(admin.ModelAdmin):
+    """A ModelAdmin whose querysets (lists, change pages, autocompletes) are limited to the user's scope."""
+
+    def get_queryset(self, request):
+        return scope_for_user(request.user).filter(super().get_queryset(request))
+
+    def _read_only(self, request) -> bool:
+        return scope_for_user(request.user).read_only
+
+    def has_add_permission(self, request, *args):
+        return super().has_add_permission(request, *args) and not self._read_only(request)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and not self._read_only(request)
+
+    def has_delete_permission(self, request, obj=None):
+        # Records are never deleted through the product (deactivate instead); superusers may clean up.
+        return request.user.is_superuser and super().has_delete_permission(request, obj)

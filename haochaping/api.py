@@ -1,0 +1,63 @@
+"""The JSON API under /api/v1/ (django-ninja): authentication, the single error shape, and the routers."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.renderers import JSONRenderer
+
+from haochaping.accounts.auth import KEY_AUTH
+from haochaping.lib.errors import DomainError
+
+
+class UTF8Renderer(JSONRenderer):
+    json_dumps_params = {"ensure_ascii": False}
+
+
+api = NinjaAPI(
+    renderer=UTF8Renderer(),
+    title="haochaping 好差评 API",
+    version="1",
+    description=(
+        "政务服务“好差评”平台接口：办件登记、评价提交（单条/批量）、评价查询与数据交换。"
+        "调用系统使用接口密钥（`Authorization: Bearer hcp_…` 或 `X-API-Key`）。"
+        "错误统一为 `{message, errors:[{field, message}]}`。"
+    ),
+    urls_namespace="api",
+    auth=KEY_AUTH,
+)
+
+
+def _error(request, status: int, message: str, errors: list | None = None):
+    return api.create_response(request, {"message": message, "errors": errors or []}, status=status)
+
+
+@api.exception_handler(DomainError)
+def _domain_error(request, exc: DomainError):
+    return _error(request, exc.status, exc.message, exc.errors)
+
+
+@api.exception_handler(NinjaValidationError)
+def _validation_error(request, exc: NinjaValidationError):
+    errors = []
+    for err in exc.errors:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "payload", "query", "path", "data")]
+        errors.append({"field": ".".join(loc) or None, "message": err.get("msg", "invalid")})
+    first = errors[0] if errors else {"field": None, "message": "invalid"}
+    return _error(request, 422, f"字段 {first['field']} 无效：{first['message']}", errors)
+
+
+@api.exception_handler(AuthenticationError)
+def _auth_error(request, exc):
+    return _error(request, 401, "未认证：请提供有效的接口密钥（Authorization: Bearer hcp_…）")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    return _error(request, exc.status_code, str(exc))
+
+
+from haochaping.ratings.api import router as ratings_router  # noqa: E402
+
+api.add_router("/", ratings_router)

@@ -1,0 +1,56 @@
+"""The `haochaping` console script: one entry point for every operator task (Django management commands)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+OPERATOR_COMMANDS = [
+    ("serve", "迁移数据库、收集静态文件并启动生产服务器（granian）", "migrate, collect static files, start the server"),
+    ("demo", "生成演示省份数据（可指定 --ratings 数量与 --seed）", "generate a demo province (--ratings N, --seed S)"),
+    (
+        "import_directory",
+        "从 CSV/Excel 批量导入目录（--dry-run 只检查不写入）",
+        "bulk-import the directory from CSV/Excel (--dry-run checks only)",
+    ),
+    (
+        "export_ratings",
+        "按 GB/T 39046 表9 或省级接口格式导出评价",
+        "export ratings as GB/T 39046 table 9 or provincial",
+    ),
+    ("import_ratings", "导入 GB/T 39046 或省级接口格式的评价", "import ratings in GB/T 39046 or provincial shape"),
+    ("create_api_key", "为调用系统创建接口密钥（限定单位或区划）", "create an API key scoped to a unit or region"),
+    ("revoke_api_key", "吊销接口密钥", "revoke an API key"),
+    ("migrate", "创建或升级数据库结构", "create or upgrade the database schema"),
+    ("createsuperuser", "创建系统管理员账号", "create a system administrator"),
+]
+
+HELP = """haochaping — 政务服务“好差评”平台命令行 / the 好差评 platform's command line
+
+用法 / usage:  haochaping <命令 command> [选项 options]
+             haochaping <命令 command> --help    查看命令选项 / options of one command
+
+常用命令 / operator commands:
+{commands}
+
+其他 Django 管理命令也可使用（haochaping help --all）/ all Django management commands also work.
+环境变量 / environment: DATABASE_URL, SECRET_KEY, HAOCHAPING_DATA_DIR … （见 docs/configuration.md）
+"""
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv if argv is None else argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "haochaping.settings")
+    if len(argv) < 2 or argv[1] in ("-h", "--help", "help") and len(argv) == 2:
+        lines = "\n".join(f"  {name:<18} {zh}\n  {'':<18} {en}" for name, zh, en in OPERATOR_COMMANDS)
+        print(HELP.format(commands=lines))
+        return
+    if argv[1:3] == ["help", "--all"]:
+        argv = [argv[0], "help"]
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(argv)
+
+
+if __name__ == "__main__":
+    main()

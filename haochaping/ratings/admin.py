@@ -1,0 +1,44 @@
+from django.contrib import admin
+
+from haochaping.accounts.admin_scope import ScopedAdmin
+from haochaping.ratings.models import Rating, ServiceCase, Tag, TagSet
+
+
+@admin.register(ServiceCase)
+class ServiceCaseAdmin(ScopedAdmin):
+    list_display = ("case_no", "service_item", "unit", "stage", "status", "applicant_phone_masked", "created_at")
+    list_filter = ("stage", "status", "online")
+    search_fields = ("case_no",)
+    date_hierarchy = "created_at"
+    list_select_related = ("service_item", "unit")
+    readonly_fields = ("applicant_phone_masked", "applicant_cert_masked")
+    raw_id_fields = ("service_item", "unit", "region", "hall", "window", "staff", "registered_by")
+    show_full_result_count = False
+
+
+class TagInline(admin.TabularInline):
+    model = Tag
+    extra = 0
+
+
+@admin.register(TagSet)
+class TagSetAdmin(admin.ModelAdmin):
+    list_display = ("code", "version", "kind", "name", "is_active")
+    inlines = [TagInline]
+
+
+@admin.register(Rating)
+class RatingAdmin(ScopedAdmin):
+    list_display = ("public_id", "grade", "channel", "target", "unit", "staff", "is_default", "adoption", "rated_at")
+    list_filter = ("grade", "channel", "target", "is_default", "adoption")
+    search_fields = ("service_case__case_no", "comment")
+    date_hierarchy = "rated_at"
+    list_select_related = ("unit", "staff")
+    raw_id_fields = ("service_case", "service_item", "unit", "region", "hall", "window", "staff", "platform", "tag_set")
+    readonly_fields = ("public_id", "rater_phone_masked")
+    exclude = ("rater_name_enc", "rater_phone_enc", "rater_cert_enc", "rater_phone_hash", "rater_cert_hash")
+    show_full_result_count = False
+
+    def has_change_permission(self, request, obj=None):
+        # Ratings are evidence: corrections are new events (not-adopted decisions), never edits.
+        return False

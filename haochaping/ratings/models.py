@@ -1,0 +1,204 @@
+"""办件 (service instances), evaluation tokens, tag sets and the evaluation record (评价记录)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from haochaping.directory.models import Hall, Organisation, Platform, Region, ServiceItem, Staff, Window
+from haochaping.lib import protect
+from haochaping.ratings.codes import Adoption, CaseStatus, Channel, Grade, RaterKind, Stage, Target, is_bad
+
+
+class ServiceCase(models.Model):
+    """办件: one service instance registered by a business system; what a 一次一评/一事一评 rating is about."""
+
+    SCOPE_LOOKUPS = {"region": "region__path", "unit": "unit_id", "staff": "staff_id"}
+
+    case_no = models.CharField(_("办件编号"), max_length=50, unique=True)
+    service_item = models.ForeignKey(
+        ServiceItem, verbose_name=_("事项"), on_delete=models.PROTECT, related_name="cases"
+    )
+    unit = models.ForeignKey(Organisation, verbose_name=_("办理单位"), on_delete=models.PROTECT, related_name="cases")
+    region = models.ForeignKey(Region, verbose_name=_("行政区划"), on_delete=models.PROTECT, related_name="cases")
+    hall = models.ForeignKey(Hall, verbose_name=_("大厅"), null=True, blank=True, on_delete=models.PROTECT)
+    window = models.ForeignKey(Window, verbose_name=_("窗口"), null=True, blank=True, on_delete=models.PROTECT)
+    staff = models.ForeignKey(Staff, verbose_name=_("经办人"), null=True, blank=True, on_delete=models.PROTECT)
+    stage = models.CharField(_("当前环节"), max_length=10, choices=Stage.choices, default=Stage.ACCEPT)
+    status = models.PositiveSmallIntegerField(_("办件状态"), choices=CaseStatus.choices, default=CaseStatus.ACCEPTED)
+    online = models.BooleanField(_("网上办理"), default=False)
+    applicant_kind = models.PositiveSmallIntegerField(_("申请人类型"), choices=RaterKind.choices)
+    applicant_name_enc = models.TextField(_("申请人姓名（加密）"), blank=True, editable=False)
+    applicant_phone_enc = models.TextField(_("申请人手机号（加密）"), blank=True, editable=False)
+    applicant_phone_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    applicant_cert_enc = models.TextField(_("申请人证件号（加密）"), blank=True, editable=False)
+    applicant_cert_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    accepted_at = models.DateTimeField(_("受理时间"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+    created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    registered_by = models.ForeignKey(
+        "accounts.ApiKey", verbose_name=_("登记系统"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        verbose_name = _("办件")
+        verbose_name_plural = _("办件")
+        indexes = [models.Index(fields=["unit", "created_at"]), models.Index(fields=["region", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.case_no
+
+    @property
+    def applicant_phone_masked(self) -> str:
+        return protect.mask_phone(protect.decrypt(self.applicant_phone_enc))
+
+    @property
+    def applicant_cert_masked(self) -> str:
+        return protect.mask_cert(protect.decrypt(self.applicant_cert_enc))
+
+
+class EvaluationToken(models.Model):
+    """A single-use, expiring token that lets the applicant rate one stage of one 办件 without logging in."""
+
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    service_case = models.ForeignKey(
+        ServiceCase, verbose_name=_("办件"), on_delete=models.CASCADE, related_name="tokens"
+    )
+    stage = models.CharField(_("评价环节"), max_length=10, choices=Stage.choices)
+    sequence = models.PositiveSmallIntegerField(_("评价次数"), default=1)
+    created_at = models.DateTimeField(_("签发时间"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("失效时间"))
+    used_at = models.DateTimeField(_("使用时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("评价令牌")
+        verbose_name_plural = _("评价令牌")
+
+    def __str__(self) -> str:
+        return f"{self.service_case.case_no} · {self.get_stage_display()}"
+
+
+class TagSet(models.Model):
+    """A versioned set of grade-dependent tags (评价标签), one for online and one for on-site service."""
+
+    class Kind(models.TextChoices):
+        ONLINE = "online", _("网上服务")
+        ONSITE = "onsite", _("现场服务")
+
+    code = models.CharField(_("标签集编码"), max_length=30)
+    version = models.PositiveIntegerField(_("版本"))
+    kind = models.CharField(_("适用服务"), max_length=10, choices=Kind.choices)
+    name = models.CharField(_("名称"), max_length=100)
+    is_active = models.BooleanField(_("当前版本"), default=False)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("评价标签集")
+        verbose_name_plural = _("评价标签集")
+        constraints = [
+            models.UniqueConstraint(fields=["code", "version"], name="tagset_code_version_unique"),
+            models.UniqueConstraint(
+                fields=["kind"], condition=models.Q(is_active=True), name="one_active_tagset_per_kind"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+class Tag(models.Model):
+    tag_set = models.ForeignKey(TagSet, verbose_name=_("标签集"), on_delete=models.CASCADE, related_name="tags")
+    code = models.CharField(_("标签代码"), max_length=20)
+    label = models.CharField(_("标签"), max_length=50)
+    dimension = models.CharField(_("维度"), max_length=30, blank=True, help_text=_("如 办事效率、服务态度"))
+    grades = models.JSONField(_("适用等级"), default=list, help_text=_("适用的评价等级，1=非常不满意 … 5=非常满意"))
+    position = models.PositiveSmallIntegerField(_("排序"), default=0)
+
+    class Meta:
+        verbose_name = _("评价标签")
+        verbose_name_plural = _("评价标签")
+        ordering = ["tag_set", "position", "code"]
+        constraints = [models.UniqueConstraint(fields=["tag_set", "code"], name="tag_code_unique_in_set")]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.label}"
+
+
+class Rating(models.Model):
+    """评价记录: one rating of one target, through one channel. Never deleted; corrections are new events."""
+
+    SCOPE_LOOKUPS = {"region": "region__path", "unit": "unit_id", "staff": "staff_id"}
+
+    public_id = models.UUIDField(_("评价编号"), default=uuid.uuid4, unique=True, editable=False)
+    target = models.CharField(_("评价对象"), max_length=10, choices=Target.choices, default=Target.CASE)
+    service_case = models.ForeignKey(
+        ServiceCase, verbose_name=_("办件"), null=True, blank=True, on_delete=models.PROTECT, related_name="ratings"
+    )
+    stage = models.CharField(_("评价环节"), max_length=10, choices=Stage.choices, blank=True)
+    sequence = models.PositiveSmallIntegerField(_("评价次数"), default=1, help_text=_("1 首次评价，2 追评"))
+    grade = models.PositiveSmallIntegerField(_("满意度"), choices=Grade.choices)
+    channel = models.CharField(_("评价渠道"), max_length=15, choices=Channel.choices)
+    service_item = models.ForeignKey(
+        ServiceItem, verbose_name=_("事项"), null=True, blank=True, on_delete=models.PROTECT, related_name="ratings"
+    )
+    unit = models.ForeignKey(Organisation, verbose_name=_("单位"), on_delete=models.PROTECT, related_name="ratings")
+    region = models.ForeignKey(Region, verbose_name=_("行政区划"), on_delete=models.PROTECT, related_name="ratings")
+    hall = models.ForeignKey(Hall, verbose_name=_("大厅"), null=True, blank=True, on_delete=models.PROTECT)
+    window = models.ForeignKey(Window, verbose_name=_("窗口"), null=True, blank=True, on_delete=models.PROTECT)
+    staff = models.ForeignKey(Staff, verbose_name=_("被评价人员"), null=True, blank=True, on_delete=models.PROTECT)
+    platform = models.ForeignKey(Platform, verbose_name=_("平台"), null=True, blank=True, on_delete=models.PROTECT)
+    tag_set = models.ForeignKey(TagSet, verbose_name=_("标签集版本"), null=True, blank=True, on_delete=models.PROTECT)
+    tags = models.JSONField(_("评价标签"), default=list, blank=True)
+    answers = models.JSONField(_("分项评价"), default=dict, blank=True)
+    comment = models.TextField(_("文字评价"), blank=True)
+    is_default = models.BooleanField(_("默认评价"), default=False, help_text=_("超期未评由系统记录的默认评价"))
+    is_anonymous = models.BooleanField(_("匿名"), default=True)
+    is_public = models.BooleanField(_("同意公开"), default=False)
+    rater_kind = models.PositiveSmallIntegerField(_("评价人类型"), choices=RaterKind.choices, default=RaterKind.PERSON)
+    rater_name_enc = models.TextField(blank=True, editable=False)
+    rater_phone_enc = models.TextField(blank=True, editable=False)
+    rater_phone_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    rater_cert_enc = models.TextField(blank=True, editable=False)
+    rater_cert_hash = models.CharField(max_length=64, blank=True, editable=False)
+    adoption = models.CharField(_("采纳状态"), max_length=15, choices=Adoption.choices, default=Adoption.ADOPTED)
+    rated_at = models.DateTimeField(_("评价时间"), db_index=True)
+    received_at = models.DateTimeField(_("接收时间"))
+    client = models.CharField(_("提交方"), max_length=40, help_text=_("接口密钥前缀或 token/page 等来源"))
+    idempotency_key = models.CharField(_("幂等键"), max_length=100, null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("评价记录")
+        verbose_name_plural = _("评价记录")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service_case", "stage", "sequence"],
+                condition=models.Q(service_case__isnull=False),
+                name="one_rating_per_case_stage_sequence",
+            ),
+            models.UniqueConstraint(
+                fields=["client", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="rating_idempotency_key_unique",
+            ),
+            models.CheckConstraint(condition=models.Q(grade__gte=1, grade__lte=5), name="rating_grade_1_to_5"),
+            models.CheckConstraint(condition=models.Q(sequence__in=[1, 2]), name="rating_sequence_1_or_2"),
+        ]
+        indexes = [
+            models.Index(fields=["region", "rated_at"]),
+            models.Index(fields=["unit", "rated_at"]),
+            models.Index(fields=["staff", "rated_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.get_grade_display()}"
+
+    @property
+    def is_bad(self) -> bool:
+        return is_bad(self.grade)
+
+    @property
+    def rater_phone_masked(self) -> str:
+        return protect.mask_phone(protect.decrypt(self.rater_phone_enc))

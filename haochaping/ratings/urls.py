@@ -1,0 +1,11 @@
+from django.urls import path
+
+from haochaping.ratings import views
+
+app_name = "ratings"
+
+urlpatterns = [
+    path("<str:token>/", views.rate, name="rate"),
+    path("<str:token>/qr.svg", views.qr_svg, name="qr_svg"),
+    path("<str:token>/qr.png", views.qr_png, name="qr_png"),
+]

@@ -1,0 +1,118 @@
+"""The applicant's rating page behind the token link / QR code (mobile first, no login)."""
+
+from __future__ import annotations
+
+import io
+import uuid
+
+import segno
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+from pydantic import ValidationError
+
+from haochaping.lib.errors import DomainError
+from haochaping.ratings import services
+from haochaping.ratings.codes import DETAIL_ANSWERS, DETAIL_QUESTIONS, Grade, grade_label
+from haochaping.ratings.intake import _tag_sets, validation_errors
+from haochaping.ratings.models import TagSet
+from haochaping.ratings.schemas import TokenRatingIn
+
+GRADE_ORDER = [Grade.VERY_SATISFIED, Grade.SATISFIED, Grade.BASIC, Grade.DISSATISFIED, Grade.VERY_DISSATISFIED]
+GRADE_FACES = {5: "😄", 4: "🙂", 3: "😐", 2: "🙁", 1: "😣"}
+
+
+def _grades(language: str) -> list[dict]:
+    from haochaping.ratings.codes import GRADE_NAME_OF
+
+    return [
+        {"name": GRADE_NAME_OF[int(g)], "value": int(g), "label": grade_label(g, language), "face": GRADE_FACES[int(g)]}
+        for g in GRADE_ORDER
+    ]
+
+
+def _tags_for(case) -> list[dict]:
+    cache = _tag_sets()
+    kind = TagSet.Kind.ONLINE if case.online else TagSet.Kind.ONSITE
+    tag_set_id = cache["active"].get(kind)
+    if tag_set_id is None:
+        return []
+    from haochaping.ratings.models import Tag
+
+    return [
+        {"code": t.code, "label": t.label, "grades": " ".join(str(g) for g in t.grades)}
+        for t in Tag.objects.filter(tag_set_id=tag_set_id)
+    ]
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def rate(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        row = services.token_lookup(token)
+    except DomainError as exc:
+        return render(request, "ratings/token_unusable.html", {"message": exc.message}, status=exc.status)
+    case = row.service_case
+    context = {
+        "case": case,
+        "row": row,
+        "grades": _grades(request.LANGUAGE_CODE),
+        "tags": _tags_for(case),
+        "questions": DETAIL_QUESTIONS,
+        "answers": DETAIL_ANSWERS,
+        "errors": [],
+        "idempotency_key": uuid.uuid4().hex,
+        "form": {},
+    }
+    if request.method == "POST":
+        data = {
+            "grade": request.POST.get("grade", ""),
+            "channel": "qr" if not case.online else "app",
+            "tags": request.POST.getlist("tags"),
+            "answers": {q: request.POST[f"q_{q}"] for q in DETAIL_QUESTIONS if request.POST.get(f"q_{q}")},
+            "comment": request.POST.get("comment", ""),
+            "public": request.POST.get("public") == "on",
+            "idempotency_key": request.POST.get("idempotency_key") or None,
+        }
+        context["form"] = data
+        try:
+            result = services.rating_submit_with_token(token, TokenRatingIn.model_validate(data))
+        except ValidationError as exc:
+            context["errors"] = validation_errors(exc)
+        except DomainError as exc:
+            return render(request, "ratings/token_unusable.html", {"message": exc.message}, status=exc.status)
+        else:
+            if result.ok:
+                return render(request, "ratings/thanks.html", {"case": case, "result": result})
+            context["errors"] = result.errors or [{"field": None, "message": result.message}]
+        context["idempotency_key"] = data["idempotency_key"] or context["idempotency_key"]
+        return render(request, "ratings/rate.html", context, status=422)
+    return render(request, "ratings/rate.html", context)
+
+
+def _qr(request: HttpRequest, token: str):
+    from haochaping.ratings.services import evaluation_url
+
+    services.token_lookup(token)
+    return segno.make(evaluation_url(token), error="m")
+
+
+def qr_svg(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        qr = _qr(request, token)
+    except DomainError as exc:
+        return HttpResponse(exc.message, status=exc.status, content_type="text/plain; charset=utf-8")
+    buf = io.BytesIO()
+    qr.save(buf, kind="svg", scale=6, border=2, title="扫码评价")
+    return HttpResponse(buf.getvalue(), content_type="image/svg+xml")
+
+
+def qr_png(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        qr = _qr(request, token)
+    except DomainError as exc:
+        return HttpResponse(exc.message, status=exc.status, content_type="text/plain; charset=utf-8")
+    buf = io.BytesIO()
+    qr.save(buf, kind="png", scale=8, border=2)
+    return HttpResponse(buf.getvalue(), content_type="image/png")

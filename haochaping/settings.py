@@ -1,0 +1,153 @@
+"""Django settings. Everything deployment-specific comes from the environment (see docs/configuration.md)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from haochaping.lib.dburl import database_from_url, sqlite_database
+from haochaping.lib.env import envbool, envint, envsecret, envstr
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(envstr("HAOCHAPING_DATA_DIR", str(BASE_DIR.parent / "var")))
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = envbool("DEBUG", False)
+TESTING = "pytest" in sys.modules or envbool("HAOCHAPING_TESTING", False)
+DEMO = envbool("HAOCHAPING_DEMO", False)
+
+SECRET_KEY = envsecret("SECRET_KEY")
+if not SECRET_KEY:
+    if DEBUG or TESTING or DEMO:
+        SECRET_KEY = "insecure-development-key-do-not-use-in-production"
+    else:
+        raise ImproperlyConfigured("SECRET_KEY must be set (or SECRET_KEY_FILE) outside DEBUG/demo/test mode")
+
+# Key material for rater personal data (phone, certificate numbers): Fernet keys, newest first,
+# comma-separated, so keys can be rotated (docs/configuration.md). Lookup hashes use a separate HMAC key.
+PII_KEYS = [k for k in (envsecret("HAOCHAPING_PII_KEYS") or "").split(",") if k.strip()]
+PII_HASH_KEY = envsecret("HAOCHAPING_PII_HASH_KEY") or ""
+if not PII_KEYS or not PII_HASH_KEY:
+    if DEBUG or TESTING or DEMO:
+        PII_KEYS = PII_KEYS or ["hcp-dev-pii-key-0000000000000000000000000000="]
+        PII_HASH_KEY = PII_HASH_KEY or "hcp-dev-pii-hash-key"
+    else:
+        raise ImproperlyConfigured("HAOCHAPING_PII_KEYS and HAOCHAPING_PII_HASH_KEY must be set in production")
+
+ALLOWED_HOSTS = [h for h in envstr("ALLOWED_HOSTS", "*" if (DEBUG or DEMO or TESTING) else "").split(",") if h]
+CSRF_TRUSTED_ORIGINS = [o for o in envstr("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+SITE_URL = envstr("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "haochaping.directory",
+    "haochaping.accounts",
+    "haochaping.ratings",
+    "haochaping.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "haochaping.urls"
+WSGI_APPLICATION = "haochaping.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+_database_url = envstr("DATABASE_URL")
+DATABASES = {
+    "default": database_from_url(_database_url, base_dir=BASE_DIR.parent)
+    if _database_url
+    else sqlite_database(DATA_DIR / "haochaping.sqlite3")
+}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+if TESTING:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = envstr("TIME_ZONE", "Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if TESTING
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+MEDIA_ROOT = DATA_DIR / "media"
+MEDIA_URL = "/media/"
+
+LOGIN_URL = "/admin/login/"
+
+SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# --- 好差评 rules that vary by deployment (regime.md: "make it configurable") ---
+# Grade label set: "satisfaction" (非常满意 … 非常不满意) or "quality" (很好 … 很差).
+HAOCHAPING_GRADE_LABELS = envstr("HAOCHAPING_GRADE_LABELS", "satisfaction")
+if HAOCHAPING_GRADE_LABELS not in ("satisfaction", "quality"):
+    raise ImproperlyConfigured("HAOCHAPING_GRADE_LABELS must be 'satisfaction' or 'quality'")
+# How long an evaluation token stays valid after registration.
+HAOCHAPING_TOKEN_TTL_DAYS = envint("HAOCHAPING_TOKEN_TTL_DAYS", 30)
+# Provincial `pf` channel codes 6 and 7 differ between provinces: name the channel each means here.
+HAOCHAPING_PF6 = envstr("HAOCHAPING_PF6", "phone")
+HAOCHAPING_PF7 = envstr("HAOCHAPING_PF7", "sms")
+# Largest batch accepted by POST /api/v1/ratings/batch.
+HAOCHAPING_BATCH_MAX = envint("HAOCHAPING_BATCH_MAX", 1000)
+# Seconds an authenticated API key is cached in-process; revocation takes effect within this time.
+HAOCHAPING_API_KEY_CACHE_SECONDS = envint("HAOCHAPING_API_KEY_CACHE_SECONDS", 5)
+
+NINJA_PAGINATION_MAX_LIMIT = 1000
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from haochaping.api import api
+from haochaping.web import views as web_views
+
+admin.site.site_header = "政务服务“好差评”管理系统"
+admin.site.site_title = "好差评"
+admin.site.index_title = "管理首页"
+
+urlpatterns = [
+    path("", web_views.home, name="home"),
+    path("healthz", web_views.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("r/", include("haochaping.ratings.urls")),
+]

@@ -1,0 +1,61 @@
+"""haochaping serve: migrate, collect static files and run the production WSGI server (granian)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "启动生产服务器（granian，WSGI）/ start the production server"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1", help="监听地址 / bind address")
+        parser.add_argument("--port", type=int, default=8000, help="端口 / port")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=int(os.environ.get("WEB_WORKERS", os.cpu_count() or 2)),
+            help="工作进程数 / worker processes",
+        )
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=int(os.environ.get("WEB_THREADS", 4)),
+            help="每进程线程数 / threads per worker",
+        )
+        parser.add_argument("--no-migrate", action="store_true", help="不执行数据库迁移 / skip migrations")
+
+    def handle(self, *args, host: str, port: int, workers: int, threads: int, no_migrate: bool, **options):
+        if not no_migrate:
+            call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        display_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        self.stdout.write(self.style.SUCCESS(f"haochaping 已启动 / running at http://{display_host}:{port}/"))
+        self.stdout.flush()
+        granian = shutil.which("granian", path=os.path.dirname(sys.executable)) or shutil.which("granian")
+        argv = [
+            granian or "granian",
+            "--interface",
+            "wsgi",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--blocking-threads",
+            str(threads),
+            "--log-level",
+            "warning",
+            "--no-ws",
+            "haochaping.wsgi:application",
+        ]
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "haochaping.settings")
+        os.environ["PYTHONPATH"] = os.pathsep.join([str(settings.BASE_DIR.parent), os.environ.get("PYTHONPATH", "")])
+        os.execv(argv[0], argv)

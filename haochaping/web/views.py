@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from django.db import connection
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from haochaping.accounts.scope import scope_for_user
+from haochaping.directory.models import Hall, Organisation, ServiceItem, Staff, Window
+from haochaping.ratings.models import Rating, ServiceCase
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """Landing page: what the product is, and for a signed-in user the size of their scope."""
+    context: dict = {}
+    if request.user.is_authenticated:
+        scope = scope_for_user(request.user)
+        ratings = scope.filter(Rating.objects.all())
+        context["scope"] = scope
+        context["counts"] = {
+            "units": scope.filter(Organisation.objects.all()).count(),
+            "halls": scope.filter(Hall.objects.all()).count(),
+            "windows": scope.filter(Window.objects.all()).count(),
+            "staff": scope.filter(Staff.objects.all()).count(),
+            "items": scope.filter(ServiceItem.objects.all()).count(),
+            "cases": scope.filter(ServiceCase.objects.all()).count(),
+        }
+        context["ratings"] = ratings.aggregate(
+            total=Count("id"),
+            bad=Count("id", filter=Q(grade__lte=2)),
+            default=Count("id", filter=Q(is_default=True)),
+        )
+    return render(request, "web/home.html", context)
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
