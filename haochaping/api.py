@@ -9,6 +9,7 @@ from ninja.renderers import JSONRenderer
 
 from haochaping.accounts.auth import KEY_AUTH
 from haochaping.lib.errors import DomainError
+from haochaping.lib.validation import error_list, summary
 
 
 class UTF8Renderer(JSONRenderer):
@@ -40,12 +41,8 @@ def _domain_error(request, exc: DomainError):
 
 @api.exception_handler(NinjaValidationError)
 def _validation_error(request, exc: NinjaValidationError):
-    errors = []
-    for err in exc.errors:
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "payload", "query", "path", "data")]
-        errors.append({"field": ".".join(loc) or None, "message": err.get("msg", "invalid")})
-    first = errors[0] if errors else {"field": None, "message": "invalid"}
-    return _error(request, 422, f"字段 {first['field']} 无效：{first['message']}", errors)
+    errors = error_list(exc.errors)
+    return _error(request, 422, summary(errors), errors)
 
 
 @api.exception_handler(AuthenticationError)

@@ -7,7 +7,7 @@ from haochaping.accounts.models import ApiKey, Membership
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ScopedAdmin):
     list_display = ("user", "role", "unit")
     list_filter = ("role",)
     search_fields = ("user__username", "unit__name")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import Http404
 
 from haochaping.accounts.scope import scope_for_user
 
@@ -12,6 +13,11 @@ class ScopedAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return scope_for_user(request.user).filter(super().get_queryset(request))
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        # Django redirects to the index for a missing object; outside the scope we answer 404 instead, the same
+        # as for an object that does not exist, so other regions' objects cannot be probed.
+        raise Http404(f"{opts.verbose_name} 不存在或不在您的数据范围内")
 
     def _read_only(self, request) -> bool:
         return scope_for_user(request.user).read_only

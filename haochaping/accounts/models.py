@@ -23,6 +23,8 @@ class Role(models.TextChoices):
 class Membership(models.Model):
     """Which unit a login belongs to and in which role. Scope follows from these two (accounts/scope.py)."""
 
+    SCOPE_LOOKUPS = {"region": "unit__region__path", "unit": "unit_id"}
+
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, verbose_name=_("用户"), on_delete=models.CASCADE, related_name="membership"
     )

@@ -17,7 +17,8 @@ from django.db import close_old_connections
 from pydantic import ValidationError
 
 from haochaping.accounts.apikeys import authenticate, secret_from_headers
-from haochaping.ratings.intake import submit_ratings, validation_errors
+from haochaping.lib.validation import summary, validation_errors
+from haochaping.ratings.intake import submit_ratings
 from haochaping.ratings.schemas import RatingIn
 
 log = logging.getLogger(__name__)
@@ -54,11 +55,10 @@ def handle(
     try:
         item = RatingIn.model_validate_json(body)
     except ValidationError as exc:
-        errors = validation_errors(exc)
-        if errors and errors[0]["message"].startswith("Invalid JSON"):
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
             return _error(400, "请求体不是有效的JSON")
-        first = errors[0] if errors else {"field": None, "message": "invalid"}
-        return _error(422, f"字段 {first['field']} 无效：{first['message']}", errors)
+        errors = validation_errors(exc)
+        return _error(422, summary(errors), errors)
     if idempotency_key and not item.idempotency_key:
         item.idempotency_key = idempotency_key[:100]
     result = submit_ratings([item], scope=scope, client=f"key:{key.prefix}")[0]

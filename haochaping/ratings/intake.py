@@ -23,6 +23,7 @@ from haochaping.accounts.scope import Scope
 from haochaping.directory.models import Hall, Organisation, Platform, ServiceItem, Staff, Window
 from haochaping.lib import protect
 from haochaping.lib.errors import Conflict, DomainError, NotFound, ValidationFailed
+from haochaping.lib.validation import summary, validation_errors
 from haochaping.ratings.codes import GRADE_NAME_OF, GRADE_NAMES, ONLINE_CHANNELS, Adoption, Grade, Target, is_bad
 from haochaping.ratings.models import Rating, ServiceCase, Tag, TagSet
 from haochaping.ratings.rowwriter import RowWriter
@@ -68,22 +69,12 @@ class ItemResult:
         return cls(status=exc.status, message=exc.message, errors=exc.errors)
 
 
-def validation_errors(exc: ValidationError) -> list[dict]:
-    """Pydantic errors → [{"field": "window.code", "message": ...}] naming each bad field."""
-    out = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "payload"))
-        out.append({"field": loc or None, "message": err.get("msg", "invalid")})
-    return out
-
-
 def parse_item(raw: Any) -> RatingIn:
     try:
         return RatingIn.model_validate(raw)
     except ValidationError as exc:
         errors = validation_errors(exc)
-        first = errors[0]
-        raise ValidationFailed(f"字段 {first['field']} 无效：{first['message']}", errors=errors) from None
+        raise ValidationFailed(summary(errors), errors=errors) from None
 
 
 # --- tag sets: tiny and rarely changed, cached per process for a short time -----------------------------

@@ -13,9 +13,10 @@ from django.views.decorators.http import require_http_methods
 from pydantic import ValidationError
 
 from haochaping.lib.errors import DomainError
+from haochaping.lib.validation import validation_errors
 from haochaping.ratings import services
 from haochaping.ratings.codes import DETAIL_ANSWERS, DETAIL_QUESTIONS, Grade, grade_label
-from haochaping.ratings.intake import _tag_sets, validation_errors
+from haochaping.ratings.intake import _tag_sets
 from haochaping.ratings.models import TagSet
 from haochaping.ratings.schemas import TokenRatingIn
 
