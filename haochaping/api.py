@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Router
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.renderers import JSONRenderer
@@ -55,6 +55,19 @@ def _http_error(request, exc: HttpError):
     return _error(request, exc.status_code, str(exc))
 
 
+meta_router = Router(tags=["meta"])
+
+
+@meta_router.api_operation(["GET", "POST"], "/ping", auth=None, summary="连通性检查（不做任何操作）")
+def ping(request) -> dict:
+    """A no-op through the whole stack (middleware, routing, ninja): the yardstick for endpoint costs."""
+    return {"status": "ok"}
+
+
+api.add_router("/", meta_router)
+
 from haochaping.ratings.api import router as ratings_router  # noqa: E402
+from haochaping.ratings.api_interchange import router as interchange_router  # noqa: E402
 
 api.add_router("/", ratings_router)
+api.add_router("/", interchange_router)

@@ -14,6 +14,11 @@ OPERATOR_COMMANDS = [
         "bulk-import the directory from CSV/Excel (--dry-run checks only)",
     ),
     (
+        "export_directory_template",
+        "生成目录导入模板（.xlsx 含全部工作表和示例行）",
+        "write the directory import template (.xlsx, every sheet, example rows)",
+    ),
+    (
         "export_ratings",
         "按 GB/T 39046 表9 或省级接口格式导出评价",
         "export ratings as GB/T 39046 table 9 or provincial",
@@ -42,7 +47,8 @@ def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv if argv is None else argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "haochaping.settings")
     if len(argv) < 2 or argv[1] in ("-h", "--help", "help") and len(argv) == 2:
-        lines = "\n".join(f"  {name:<18} {zh}\n  {'':<18} {en}" for name, zh, en in OPERATOR_COMMANDS)
+        width = max(18, *(len(name) for name, _, _ in OPERATOR_COMMANDS))
+        lines = "\n".join(f"  {name:<{width}} {zh}\n  {'':<{width}} {en}" for name, zh, en in OPERATOR_COMMANDS)
         print(HELP.format(commands=lines))
         return
     if argv[1:3] == ["help", "--all"]:

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "haochaping.accounts",
     "haochaping.ratings",
     "haochaping.web",
+    "haochaping.demo",
 ]
 
 MIDDLEWARE = [

@@ -1,12 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from haochaping.api import api
 from haochaping.web import views as web_views
 
-admin.site.site_header = "政务服务“好差评”管理系统"
-admin.site.site_title = "好差评"
-admin.site.index_title = "管理首页"
+admin.site.site_header = _("政务服务“好差评”管理系统")
+admin.site.site_title = _("好差评")
+admin.site.index_title = _("管理首页")
 
 urlpatterns = [
     path("", web_views.home, name="home"),

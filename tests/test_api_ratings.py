@@ -129,3 +129,12 @@ def test_it_encrypts_rater_phone_and_never_returns_it(world):
     assert "13912345678" not in stored.rater_phone_enc and stored.rater_phone_masked == "139****5678"
     listing = api_client(world.key_a).get("/api/v1/ratings").content.decode()
     assert "13912345678" not in listing and "5678" not in listing
+
+
+def test_it_marks_a_rating_on_the_default_channel_as_default(world):
+    register(world)
+    r = rate(world, grade="basic", channel="default")
+    assert r.status_code == 201
+    assert Rating.objects.get().is_default is True
+    rejected = rate(world, grade="basic", channel="default", stage="complete", comment="不应有文字")
+    assert rejected.status_code == 422 and rejected.json()["errors"][0]["field"] == "is_default"

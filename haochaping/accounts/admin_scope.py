@@ -5,14 +5,14 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import Http404
 
-from haochaping.accounts.scope import scope_for_user
+from haochaping.accounts.scope import scope_for_request
 
 
 class ScopedAdmin(admin.ModelAdmin):
     """A ModelAdmin whose querysets (lists, change pages, autocompletes) are limited to the user's scope."""
 
     def get_queryset(self, request):
-        return scope_for_user(request.user).filter(super().get_queryset(request))
+        return scope_for_request(request).filter(super().get_queryset(request))
 
     def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
         # Django redirects to the index for a missing object; outside the scope we answer 404 instead, the same
@@ -20,7 +20,7 @@ class ScopedAdmin(admin.ModelAdmin):
         raise Http404(f"{opts.verbose_name} 不存在或不在您的数据范围内")
 
     def _read_only(self, request) -> bool:
-        return scope_for_user(request.user).read_only
+        return scope_for_request(request).read_only
 
     def has_add_permission(self, request, *args):
         return super().has_add_permission(request, *args) and not self._read_only(request)

@@ -28,6 +28,8 @@ def api_key_create(
 ) -> tuple[ApiKey, str]:
     """Create a key scoped to one unit or one region. Returns the row and the secret (shown once)."""
     body = secrets.token_urlsafe(32)
+    while body[0] in "-_":  # a prefix starting with "-" would read as an option on the command line
+        body = secrets.token_urlsafe(32)
     prefix = body[:8]
     secret = f"{KEY_PREFIX}{body}"
     key = ApiKey(name=name, prefix=prefix, key_hash=_hash(secret), unit=unit, region=region, created_by=created_by)

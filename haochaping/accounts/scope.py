@@ -113,6 +113,14 @@ def scope_for_user(user) -> Scope:
     )
 
 
+def scope_for_request(request) -> Scope:
+    """The signed-in user's scope, computed once per request."""
+    scope = getattr(request, "_hcp_scope", None)
+    if scope is None:
+        scope = request._hcp_scope = scope_for_user(request.user)
+    return scope
+
+
 def scope_for_api_key(key: ApiKey) -> Scope:
     if key.revoked_at is not None:
         return NO_SCOPE

@@ -1,11 +1,25 @@
+from functools import partial
+
 from django.contrib import admin
+from django.urls import path
 
 from haochaping.accounts.admin_scope import ScopedAdmin
 from haochaping.directory.models import Hall, Organisation, Platform, Region, ServiceItem, Staff, Window
+from haochaping.directory.views import can_import, directory_import, directory_import_template
+
+
+class DirectoryAdmin(ScopedAdmin):
+    """Directory lists carry a "批量导入" button for whoever may import (views.directory_import)."""
+
+    change_list_template = "admin/directory/change_list_import.html"
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_import_directory": can_import(request.user)}
+        return super().changelist_view(request, extra_context)
 
 
 @admin.register(Region)
-class RegionAdmin(ScopedAdmin):
+class RegionAdmin(DirectoryAdmin):
     list_display = ("code", "name", "level", "parent")
     list_filter = ("level",)
     search_fields = ("code", "name")
@@ -13,12 +27,25 @@ class RegionAdmin(ScopedAdmin):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(ScopedAdmin):
+class OrganisationAdmin(DirectoryAdmin):
     list_display = ("name", "uscc", "kind", "region", "is_active")
     list_filter = ("kind", "is_active")
     search_fields = ("name", "uscc", "short_name")
     autocomplete_fields = ("region", "parent")
     list_select_related = ("region",)
+
+    def get_urls(self):
+        # /admin/directory/organisation/import/: the import of every directory kind lives next to the units.
+        site = self.admin_site
+        return [
+            path("import/", site.admin_view(partial(directory_import, admin_site=site)), name="directory_import"),
+            path(
+                "import/template/",
+                site.admin_view(directory_import_template),
+                name="directory_import_template",
+            ),
+            *super().get_urls(),
+        ]
 
 
 class WindowInline(admin.TabularInline):
@@ -28,7 +55,7 @@ class WindowInline(admin.TabularInline):
 
 
 @admin.register(Hall)
-class HallAdmin(ScopedAdmin):
+class HallAdmin(DirectoryAdmin):
     list_display = ("code", "name", "kind", "region", "unit")
     list_filter = ("kind",)
     search_fields = ("code", "name")
@@ -38,7 +65,7 @@ class HallAdmin(ScopedAdmin):
 
 
 @admin.register(Window)
-class WindowAdmin(ScopedAdmin):
+class WindowAdmin(DirectoryAdmin):
     list_display = ("code", "name", "hall", "unit", "is_active")
     search_fields = ("code", "name", "hall__name")
     autocomplete_fields = ("hall", "unit")
@@ -46,7 +73,7 @@ class WindowAdmin(ScopedAdmin):
 
 
 @admin.register(Staff)
-class StaffAdmin(ScopedAdmin):
+class StaffAdmin(DirectoryAdmin):
     list_display = ("code", "name", "unit", "window", "title", "is_active")
     list_filter = ("is_active",)
     search_fields = ("code", "name")
@@ -55,7 +82,7 @@ class StaffAdmin(ScopedAdmin):
 
 
 @admin.register(ServiceItem)
-class ServiceItemAdmin(ScopedAdmin):
+class ServiceItemAdmin(DirectoryAdmin):
     list_display = ("implementation_code", "name", "item_type", "unit", "on_site", "online")
     list_filter = ("item_type", "on_site", "online")
     search_fields = ("implementation_code", "basic_code", "name")
@@ -64,7 +91,7 @@ class ServiceItemAdmin(ScopedAdmin):
 
 
 @admin.register(Platform)
-class PlatformAdmin(ScopedAdmin):
+class PlatformAdmin(DirectoryAdmin):
     list_display = ("code", "name", "kind", "region", "unit")
     list_filter = ("kind",)
     search_fields = ("code", "name")

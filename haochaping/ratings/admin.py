@@ -15,6 +15,14 @@ class ServiceCaseAdmin(ScopedAdmin):
     raw_id_fields = ("service_item", "unit", "region", "hall", "window", "staff", "registered_by")
     show_full_result_count = False
 
+    # 办件 are registered by business systems through the API (which issues the evaluation token); the admin
+    # shows them.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
 
 class TagInline(admin.TabularInline):
     model = Tag
@@ -33,12 +41,22 @@ class RatingAdmin(ScopedAdmin):
     list_filter = ("rated_at", "grade", "channel", "target", "is_default", "adoption")
     search_fields = ("service_case__case_no", "comment")
     # No date_hierarchy: its DISTINCT over millions of rows is slow on SQLite; the date filter is indexed.
-    list_select_related = ("unit", "staff")
+    # Prefetch instead of JOIN: with a join SQLite's planner sorts the whole table instead of walking the
+    # primary key backwards for "newest first, LIMIT 100".
+    list_select_related = ()  # () rather than False: False makes the admin select_related() everything
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("unit", "staff")
+
     raw_id_fields = ("service_case", "service_item", "unit", "region", "hall", "window", "staff", "platform", "tag_set")
     readonly_fields = ("public_id", "rater_phone_masked")
     exclude = ("rater_name_enc", "rater_phone_enc", "rater_cert_enc", "rater_phone_hash", "rater_cert_hash")
     show_full_result_count = False
 
+    # Ratings are evidence: they enter only through the intake path (with its rules) and are corrected by new
+    # events (not-adopted decisions), never edited or added by hand here.
+    def has_add_permission(self, request):
+        return False
+
     def has_change_permission(self, request, obj=None):
-        # Ratings are evidence: corrections are new events (not-adopted decisions), never edits.
         return False

@@ -191,9 +191,9 @@ class Adoption(models.TextChoices):
 
 # Detail questions the rater may answer voluntarily (regime.md §2.5).
 DETAIL_QUESTIONS: dict[str, str] = {
-    "guidance_clear": "服务指引是否清晰",
-    "process_convenient": "办事程序是否便利",
-    "materials_simplified": "材料手续是否精简",
-    "interface_friendly": "操作界面是否友好",
+    "guidance_clear": _("服务指引是否清晰"),
+    "process_convenient": _("办事程序是否便利"),
+    "materials_simplified": _("材料手续是否精简"),
+    "interface_friendly": _("操作界面是否友好"),
 }
-DETAIL_ANSWERS = {"yes": "是", "no": "否", "unsure": "一般"}
+DETAIL_ANSWERS = {"yes": _("是"), "no": _("否"), "unsure": _("一般")}

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
-
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from haochaping.directory.models import Hall, Organisation, Platform, Region, ServiceItem, Staff, Window
 from haochaping.lib import protect
+from haochaping.lib.ids import uuid7
 from haochaping.ratings.codes import Adoption, CaseStatus, Channel, Grade, RaterKind, Stage, Target, is_bad
 
 
@@ -132,25 +131,54 @@ class Rating(models.Model):
 
     SCOPE_LOOKUPS = {"region": "region__path", "unit": "unit_id", "staff": "staff_id"}
 
-    public_id = models.UUIDField(_("评价编号"), default=uuid.uuid4, unique=True, editable=False)
+    # Indexes are few on purpose: each one is paid on every rating written (docs/performance.md). Foreign keys
+    # carry no index of their own: look-ups by 办件 use the partial unique index, those by region, unit and
+    # staff the composite (…, rated_at) indexes; reporting reads rollups, not this table.
+    public_id = models.UUIDField(_("评价编号"), default=uuid7, unique=True, editable=False)
     target = models.CharField(_("评价对象"), max_length=10, choices=Target.choices, default=Target.CASE)
     service_case = models.ForeignKey(
-        ServiceCase, verbose_name=_("办件"), null=True, blank=True, on_delete=models.PROTECT, related_name="ratings"
+        ServiceCase,
+        verbose_name=_("办件"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ratings",
+        db_index=False,
     )
     stage = models.CharField(_("评价环节"), max_length=10, choices=Stage.choices, blank=True)
     sequence = models.PositiveSmallIntegerField(_("评价次数"), default=1, help_text=_("1 首次评价，2 追评"))
     grade = models.PositiveSmallIntegerField(_("满意度"), choices=Grade.choices)
     channel = models.CharField(_("评价渠道"), max_length=15, choices=Channel.choices)
     service_item = models.ForeignKey(
-        ServiceItem, verbose_name=_("事项"), null=True, blank=True, on_delete=models.PROTECT, related_name="ratings"
+        ServiceItem,
+        verbose_name=_("事项"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ratings",
+        db_index=False,
     )
-    unit = models.ForeignKey(Organisation, verbose_name=_("单位"), on_delete=models.PROTECT, related_name="ratings")
-    region = models.ForeignKey(Region, verbose_name=_("行政区划"), on_delete=models.PROTECT, related_name="ratings")
-    hall = models.ForeignKey(Hall, verbose_name=_("大厅"), null=True, blank=True, on_delete=models.PROTECT)
-    window = models.ForeignKey(Window, verbose_name=_("窗口"), null=True, blank=True, on_delete=models.PROTECT)
-    staff = models.ForeignKey(Staff, verbose_name=_("被评价人员"), null=True, blank=True, on_delete=models.PROTECT)
-    platform = models.ForeignKey(Platform, verbose_name=_("平台"), null=True, blank=True, on_delete=models.PROTECT)
-    tag_set = models.ForeignKey(TagSet, verbose_name=_("标签集版本"), null=True, blank=True, on_delete=models.PROTECT)
+    unit = models.ForeignKey(
+        Organisation, verbose_name=_("单位"), on_delete=models.PROTECT, related_name="ratings", db_index=False
+    )
+    region = models.ForeignKey(
+        Region, verbose_name=_("行政区划"), on_delete=models.PROTECT, related_name="ratings", db_index=False
+    )
+    hall = models.ForeignKey(
+        Hall, verbose_name=_("大厅"), null=True, blank=True, on_delete=models.PROTECT, db_index=False
+    )
+    window = models.ForeignKey(
+        Window, verbose_name=_("窗口"), null=True, blank=True, on_delete=models.PROTECT, db_index=False
+    )
+    staff = models.ForeignKey(
+        Staff, verbose_name=_("被评价人员"), null=True, blank=True, on_delete=models.PROTECT, db_index=False
+    )
+    platform = models.ForeignKey(
+        Platform, verbose_name=_("平台"), null=True, blank=True, on_delete=models.PROTECT, db_index=False
+    )
+    tag_set = models.ForeignKey(
+        TagSet, verbose_name=_("标签集版本"), null=True, blank=True, on_delete=models.PROTECT, db_index=False
+    )
     tags = models.JSONField(_("评价标签"), default=list, blank=True)
     answers = models.JSONField(_("分项评价"), default=dict, blank=True)
     comment = models.TextField(_("文字评价"), blank=True)
@@ -160,7 +188,7 @@ class Rating(models.Model):
     rater_kind = models.PositiveSmallIntegerField(_("评价人类型"), choices=RaterKind.choices, default=RaterKind.PERSON)
     rater_name_enc = models.TextField(blank=True, editable=False)
     rater_phone_enc = models.TextField(blank=True, editable=False)
-    rater_phone_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    rater_phone_hash = models.CharField(max_length=64, blank=True, editable=False)
     rater_cert_enc = models.TextField(blank=True, editable=False)
     rater_cert_hash = models.CharField(max_length=64, blank=True, editable=False)
     adoption = models.CharField(_("采纳状态"), max_length=15, choices=Adoption.choices, default=Adoption.ADOPTED)

@@ -5,7 +5,7 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from haochaping.accounts.scope import scope_for_user
+from haochaping.accounts.scope import scope_for_request
 from haochaping.directory.models import Hall, Organisation, ServiceItem, Staff, Window
 from haochaping.ratings.models import Rating, ServiceCase
 
@@ -14,7 +14,7 @@ def home(request: HttpRequest) -> HttpResponse:
     """Landing page: what the product is, and for a signed-in user the size of their scope."""
     context: dict = {}
     if request.user.is_authenticated:
-        scope = scope_for_user(request.user)
+        scope = scope_for_request(request)
         ratings = scope.filter(Rating.objects.all())
         context["scope"] = scope
         context["counts"] = {

@@ -10,6 +10,30 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+APPLICATION = "haochaping.wsgi:application"
+
+
+def granian_argv(*, host: str, port: int, workers: int, threads: int, app: str = APPLICATION) -> list[str]:
+    """The production server's command line (bench/intake_http.py starts its no-op twin with the same one)."""
+    granian = shutil.which("granian", path=os.path.dirname(sys.executable)) or shutil.which("granian")
+    return [
+        granian or "granian",
+        "--interface",
+        "wsgi",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--blocking-threads",
+        str(threads),
+        "--log-level",
+        "warning",
+        "--no-ws",
+        app,
+    ]
+
 
 class Command(BaseCommand):
     help = "启动生产服务器（granian，WSGI）/ start the production server"
@@ -36,26 +60,11 @@ class Command(BaseCommand):
             call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         display_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        # Evaluation links and QR codes need the absolute address: default it to where we listen.
+        os.environ.setdefault("SITE_URL", f"http://{display_host}:{port}")
         self.stdout.write(self.style.SUCCESS(f"haochaping 已启动 / running at http://{display_host}:{port}/"))
         self.stdout.flush()
-        granian = shutil.which("granian", path=os.path.dirname(sys.executable)) or shutil.which("granian")
-        argv = [
-            granian or "granian",
-            "--interface",
-            "wsgi",
-            "--host",
-            host,
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--blocking-threads",
-            str(threads),
-            "--log-level",
-            "warning",
-            "--no-ws",
-            "haochaping.wsgi:application",
-        ]
+        argv = granian_argv(host=host, port=port, workers=workers, threads=threads)
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "haochaping.settings")
         os.environ["PYTHONPATH"] = os.pathsep.join([str(settings.BASE_DIR.parent), os.environ.get("PYTHONPATH", "")])
         os.execv(argv[0], argv)

@@ -1,0 +1,92 @@
+"""haochaping demo: generate a deterministic demo province (directory, logins, 办件 and ratings) from a seed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from haochaping.demo.catalogue import MAX_CITIES
+from haochaping.demo.load import DEMO_PASSWORD, DemoError, default_api_key_file, demo_generate
+from haochaping.ratings.models import Rating
+
+
+class Command(BaseCommand):
+    help = "生成演示省份数据（目录、账号、办件和评价，同一种子结果相同）/ generate a deterministic demo province"
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--ratings", type=int, default=200_000, help="评价条数 / number of ratings (default 200000)"
+        )
+        parser.add_argument("--seed", type=int, default=42, help="随机种子 / random seed (default 42)")
+        parser.add_argument(
+            "--cities",
+            type=int,
+            default=4,
+            help=f"地市数量 1–{MAX_CITIES} / number of cities (default 4)",
+        )
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="数据库已有评价时什么也不做 / do nothing if the database already holds ratings",
+        )
+        parser.add_argument(
+            "--api-key-file",
+            type=Path,
+            default=None,
+            help="演示接口密钥写入的文件 / where to write the demo API key (default var/demo-api-key.txt)",
+        )
+
+    def handle(self, *args, ratings: int, seed: int, cities: int, if_empty: bool, api_key_file, **options):
+        if if_empty and Rating.objects.exists():
+            self.stdout.write("数据库已有评价数据，跳过演示数据生成 / the database already holds ratings: skipped")
+            return
+        if not 1 <= cities <= MAX_CITIES:
+            raise CommandError(f"--cities 应在 1–{MAX_CITIES} 之间 / --cities must be 1–{MAX_CITIES}")
+        if ratings < 0:
+            raise CommandError("--ratings 不能为负数 / --ratings must not be negative")
+        verbose = options["verbosity"] >= 1
+        self.stdout.write(
+            f"生成演示数据 / generating the demo province: {ratings:,} 条评价, seed={seed}, cities={cities}"
+        )
+
+        def progress(line: str) -> None:
+            if verbose:
+                self.stdout.write("  " + line)
+                self.stdout.flush()
+
+        try:
+            result = demo_generate(
+                ratings=ratings,
+                seed=seed,
+                cities=cities,
+                api_key_file=api_key_file or default_api_key_file(),
+                progress=progress,
+            )
+        except DemoError as exc:
+            raise CommandError(str(exc)) from exc
+        c, s = result.counts, result.stats
+        n = max(s["ratings"], 1)
+        out = self.stdout.write
+        out(self.style.SUCCESS(f"完成 / done in {result.seconds:.1f}s"))
+        out(
+            f"  区划 {c['regions']} · 单位 {c['units']} · 大厅 {c['halls']} · 窗口 {c['windows']} · "
+            f"人员 {c['staff']} · 事项 {c['items']} · 平台 {c['platforms']}"
+        )
+        out(
+            f"  办件 {c['cases']:,} · 评价 {c['ratings']:,}（好评 {s['good'] / n:.1%}，差评 {s['bad'] / n:.1%}，"
+            f"默认评价 {s['default'] / n:.1%}，有文字 {s['comments'] / n:.1%}）"
+        )
+        out(f"  差评偏多的单位 / units rated markedly worse: {'、'.join(result.worse_units)}")
+        out(f"  全部非常满意的单位 / the suspiciously perfect unit: {result.perfect_unit}")
+        out(f"  差评偏多的人员 / staff rated markedly worse: {'、'.join(result.worse_staff)}")
+        out("")
+        out(f"打开 / open: {settings.SITE_URL}/  管理后台 / admin: {settings.SITE_URL}/admin/")
+        out(f"演示账号（密码均为 / every password is）: {DEMO_PASSWORD}")
+        for login in result.logins:
+            note = f"  {login.note}" if login.note else ""
+            out(f"  {login.username:<22} {login.role:<10} {login.unit}{note}")
+        out(f"演示接口密钥 / demo API key (全省 / whole province): {result.api_key}")
+        if result.api_key_file:
+            out(f"  已写入 / written to {result.api_key_file}")
