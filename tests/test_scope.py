@@ -180,3 +180,43 @@ def _view_perms():
     from django.contrib.auth.models import Permission
 
     return Permission.objects.filter(codename__startswith="view_")
+
+
+def _grant(user, app_label: str, model: str) -> None:
+    from django.contrib.auth.models import Permission
+
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label=app_label, content_type__model=model))
+
+
+def test_it_refuses_an_api_key_for_another_county_in_the_admin(world):
+    from haochaping.accounts.models import ApiKey
+
+    _grant(world.users["a_admin"], "accounts", "apikey")
+    client = session(world, "a_admin")
+    r = client.post("/admin/accounts/apikey/add/", {"name": "越权", "region": world.b.region.pk})
+    assert r.status_code == 200 and "region" in r.context["adminform"].form.errors
+    assert not ApiKey.objects.filter(name="越权").exists()
+    r = client.post("/admin/accounts/apikey/add/", {"name": "本区", "region": world.a.region.pk})
+    assert r.status_code == 302 and ApiKey.objects.filter(name="本区").exists()
+
+
+def test_it_never_lets_an_agency_admin_grant_the_system_admin_role(world):
+    from haochaping.accounts.models import Membership
+
+    _grant(world.users["a_admin"], "accounts", "membership")
+    client = session(world, "a_admin")
+    nobody = world.users["nobody"]
+    r = client.post(
+        "/admin/accounts/membership/add/", {"user": nobody.pk, "unit": world.a.dept.pk, "role": "system_admin"}
+    )
+    assert r.status_code == 200 and "role" in r.context["adminform"].form.errors
+    own = Membership.objects.get(user=world.users["a_admin"])
+    assert (
+        client.post(
+            f"/admin/accounts/membership/{own.pk}/change/",
+            {"user": own.user_id, "unit": own.unit_id, "role": "system_admin"},
+        ).status_code
+        == 403
+    )
+    own.refresh_from_db()
+    assert own.role == "agency_admin"

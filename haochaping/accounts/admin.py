@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from haochaping.accounts.admin_scope import ScopedAdmin
 from haochaping.accounts.apikeys import api_key_create, api_key_revoke
-from haochaping.accounts.models import ApiKey, Membership
+from haochaping.accounts.models import ApiKey, Membership, Role
 
 
 @admin.register(Membership)
@@ -13,10 +13,21 @@ class MembershipAdmin(ScopedAdmin):
     search_fields = ("user__username", "unit__name")
     autocomplete_fields = ("user", "unit")
 
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        # Only a superuser may grant the all-data role.
+        if db_field.name == "role" and not request.user.is_superuser:
+            kwargs["choices"] = [c for c in Role.choices if c[0] != Role.SYSTEM_ADMIN]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+    def has_change_permission(self, request, obj=None):
+        # Nobody but a superuser changes their own role.
+        if obj is not None and obj.user_id == request.user.id and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(ScopedAdmin):
-    SCOPE_NOTE = "scoped through its unit or region"
     list_display = ("name", "prefix", "unit", "region", "created_at", "last_used_at", "revoked_at")
     readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at", "created_by")
     fields = ("name", "unit", "region", "prefix", "created_by", "created_at", "last_used_at", "revoked_at")

@@ -14,6 +14,14 @@ class ScopedAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return scope_for_request(request).filter(super().get_queryset(request))
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Choices (and so the values a submitted form may carry) are limited to the scope too: an agency
+        # administrator cannot attach a window, key or staff member to another region's unit.
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if field is not None and hasattr(db_field.related_model, "SCOPE_LOOKUPS"):
+            field.queryset = scope_for_request(request).filter(field.queryset)
+        return field
+
     def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
         # Django redirects to the index for a missing object; outside the scope we answer 404 instead, the same
         # as for an object that does not exist, so other regions' objects cannot be probed.
