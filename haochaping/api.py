@@ -36,7 +36,10 @@ def _error(request, status: int, message: str, errors: list | None = None):
 
 @api.exception_handler(DomainError)
 def _domain_error(request, exc: DomainError):
-    return _error(request, exc.status, exc.message, exc.errors)
+    response = _error(request, exc.status, exc.message, exc.errors)
+    if getattr(exc, "retry_after", None):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(NinjaValidationError)
@@ -71,3 +74,13 @@ from haochaping.ratings.api_interchange import router as interchange_router  # n
 
 api.add_router("/", ratings_router)
 api.add_router("/", interchange_router)
+
+from haochaping.entry.api import router as entry_router  # noqa: E402
+from haochaping.evaluator.api import router as evaluator_router  # noqa: E402
+from haochaping.messaging.api import router as messaging_router  # noqa: E402
+from haochaping.qrcodes.api import router as qrcodes_router  # noqa: E402
+
+api.add_router("/evaluator", evaluator_router)
+api.add_router("/qr", qrcodes_router)
+api.add_router("/entry", entry_router)
+api.add_router("/sms", messaging_router)

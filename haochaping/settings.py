@@ -52,6 +52,10 @@ INSTALLED_APPS = [
     "haochaping.accounts",
     "haochaping.ratings",
     "haochaping.web",
+    "haochaping.evaluator",
+    "haochaping.qrcodes",
+    "haochaping.entry",
+    "haochaping.messaging",
     "haochaping.demo",
 ]
 
@@ -154,4 +158,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# Rate-limit counters and other short-lived state. Default: per-process memory; set CACHE_URL=redis://… in
+# production so limits hold across processes (django.core.cache.backends.redis).
+_cache_url = envstr("CACHE_URL")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
+    if _cache_url.startswith("redis://")
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }

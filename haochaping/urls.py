@@ -16,4 +16,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("r/", include("haochaping.ratings.urls")),
+    path("evaluator/", include("haochaping.evaluator.urls")),
+    path("q/", include("haochaping.qrcodes.urls")),
+    path("entry/", include("haochaping.entry.urls")),
+    path("sms/", include("haochaping.messaging.urls")),
 ]

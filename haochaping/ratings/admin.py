@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from haochaping.accounts.admin_scope import ScopedAdmin
-from haochaping.ratings.models import Rating, ServiceCase, Tag, TagSet
+from haochaping.ratings.models import Rating, RatingOffer, ServiceCase, Tag, TagSet
 
 
 @admin.register(ServiceCase)
@@ -55,6 +55,23 @@ class RatingAdmin(ScopedAdmin):
 
     # Ratings are evidence: they enter only through the intake path (with its rules) and are corrected by new
     # events (not-adopted decisions), never edited or added by hand here.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RatingOffer)
+class RatingOfferAdmin(ScopedAdmin):
+    list_display = ("offered_at", "kind", "channel", "service_case", "unit", "window", "source")
+    list_filter = ("kind", "channel", "offered_at")
+    list_select_related = ()
+    raw_id_fields = ("service_case", "unit", "region", "window", "staff")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("unit", "window__hall", "service_case")
+
     def has_add_permission(self, request):
         return False
 

@@ -230,3 +230,40 @@ class Rating(models.Model):
     @property
     def rater_phone_masked(self) -> str:
         return protect.mask_phone(protect.decrypt(self.rater_phone_enc))
+
+
+class RatingOffer(models.Model):
+    """邀评记录: a moment a rating was offered (evaluator shown, QR scanned, SMS sent, widget shown).
+
+    Analytics reports offered → rated from these rows, not only ratings (issue: invitation accounting).
+    """
+
+    SCOPE_LOOKUPS = {"region": "region__path", "unit": "unit_id", "staff": "staff_id"}
+
+    class Kind(models.TextChoices):
+        EVALUATOR = "evaluator", _("评价器展示")
+        QR_SCAN = "qr_scan", _("扫码打开")
+        SMS = "sms", _("短信邀评")
+        WIDGET = "widget", _("网上评价组件展示")
+        LINK = "link", _("评价链接打开")
+
+    kind = models.CharField(_("邀评方式"), max_length=12, choices=Kind.choices)
+    channel = models.CharField(_("评价渠道"), max_length=15, choices=Channel.choices)
+    service_case = models.ForeignKey(
+        ServiceCase, verbose_name=_("办件"), null=True, blank=True, on_delete=models.PROTECT, related_name="offers"
+    )
+    stage = models.CharField(_("评价环节"), max_length=10, choices=Stage.choices, blank=True)
+    unit = models.ForeignKey(Organisation, verbose_name=_("单位"), on_delete=models.PROTECT, db_index=False)
+    region = models.ForeignKey(Region, verbose_name=_("行政区划"), on_delete=models.PROTECT, db_index=False)
+    window = models.ForeignKey(Window, verbose_name=_("窗口"), null=True, blank=True, on_delete=models.PROTECT)
+    staff = models.ForeignKey(Staff, verbose_name=_("工作人员"), null=True, blank=True, on_delete=models.PROTECT)
+    source = models.CharField(_("来源"), max_length=60, blank=True, help_text=_("设备、二维码或短信批次的标识"))
+    offered_at = models.DateTimeField(_("邀评时间"), db_index=True)
+
+    class Meta:
+        verbose_name = _("邀评记录")
+        verbose_name_plural = _("邀评记录")
+        indexes = [models.Index(fields=["region", "offered_at"]), models.Index(fields=["unit", "offered_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.offered_at:%Y-%m-%d %H:%M}"
