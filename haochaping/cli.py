@@ -28,6 +28,9 @@ OPERATOR_COMMANDS = [
     ("revoke_api_key", "吊销接口密钥", "revoke an API key"),
     ("migrate", "创建或升级数据库结构", "create or upgrade the database schema"),
     ("createsuperuser", "创建系统管理员账号", "create a system administrator"),
+    ("send_invitations", "短信邀评：办结后未评价的办件（--days --limit --dry-run）", "SMS invitations, unrated 办件"),
+    ("import_paper_forms", "批量导入纸质评价表（--user 录入人，--dry-run 只检查）", "import paper forms"),
+    ("window_qrcodes", "生成窗口评价二维码并输出评价牌 PDF（--hall --reset --pdf）", "window QR codes and signs"),
 ]
 
 HELP = """haochaping — 政务服务“好差评”平台命令行 / the 好差评 platform's command line

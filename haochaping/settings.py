@@ -129,7 +129,8 @@ STORAGES = {
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "/media/"
 
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
 
 SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -168,3 +169,34 @@ CACHES = {
     if _cache_url.startswith("redis://")
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
+
+# --- SMS (haochaping.messaging, docs/sms.md) ---
+# Gateway backend: "console" (log + store, development), "file" (JSON lines in DATA_DIR/sms-outbox.jsonl) or "http".
+HAOCHAPING_SMS_BACKEND = envstr("HAOCHAPING_SMS_BACKEND", "console")
+if HAOCHAPING_SMS_BACKEND not in ("console", "file", "http"):
+    raise ImproperlyConfigured("HAOCHAPING_SMS_BACKEND must be 'console', 'file' or 'http'")
+HAOCHAPING_SMS_URL = envstr("HAOCHAPING_SMS_URL")
+if HAOCHAPING_SMS_BACKEND == "http" and not HAOCHAPING_SMS_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured("HAOCHAPING_SMS_BACKEND=http needs HAOCHAPING_SMS_URL (http:// or https://)")
+# JSON body posted to the gateway; {phone} and {text} are replaced by the JSON-escaped values.
+HAOCHAPING_SMS_TEMPLATE = envstr("HAOCHAPING_SMS_TEMPLATE", '{"phone": "{phone}", "text": "{text}"}')
+# Optional header "Name: value" sent with every gateway request (e.g. "Authorization: Bearer …").
+HAOCHAPING_SMS_AUTH_HEADER = envsecret("HAOCHAPING_SMS_AUTH_HEADER") or ""
+HAOCHAPING_SMS_TIMEOUT = envint("HAOCHAPING_SMS_TIMEOUT", 10)
+# Field of the gateway's JSON answer that carries its message id.
+HAOCHAPING_SMS_ID_FIELD = envstr("HAOCHAPING_SMS_ID_FIELD", "message_id")
+HAOCHAPING_SMS_SIGNATURE = envstr("HAOCHAPING_SMS_SIGNATURE", "【政务服务好差评】")
+# Shared secret the gateway sends in the X-Sms-Secret header of inbound replies; empty disables the webhook.
+HAOCHAPING_SMS_INBOUND_SECRET = envsecret("HAOCHAPING_SMS_INBOUND_SECRET") or ""
+# Reply → grade, explicit in both directions (the GB code list runs the other way): key=grade name, comma-separated.
+HAOCHAPING_SMS_REPLY_MAPPING = envstr(
+    "HAOCHAPING_SMS_REPLY_MAPPING", "5=very_satisfied,4=satisfied,3=basic,2=dissatisfied,1=very_dissatisfied"
+)
+HAOCHAPING_SMS_INBOUND_PER_HOUR = envint("HAOCHAPING_SMS_INBOUND_PER_HOUR", 10)
+# 智能邀评: invite completed 办件 unrated after this many days; at most this many invitations per phone per day.
+HAOCHAPING_INVITE_AFTER_DAYS = envint("HAOCHAPING_INVITE_AFTER_DAYS", 1)
+HAOCHAPING_INVITE_PER_PHONE_PER_DAY = envint("HAOCHAPING_INVITE_PER_PHONE_PER_DAY", 3)
+# 追评: a follow-up rating is accepted within this many days of the first rating.
+HAOCHAPING_FOLLOW_UP_DAYS = envint("HAOCHAPING_FOLLOW_UP_DAYS", 15)
+# Seconds without a touch after which the counter evaluator (评价器) returns to its idle screen.
+HAOCHAPING_EVALUATOR_IDLE_SECONDS = envint("HAOCHAPING_EVALUATOR_IDLE_SECONDS", 30)

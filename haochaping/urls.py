@@ -1,9 +1,11 @@
 from django.contrib import admin
+from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from haochaping.api import api
 from haochaping.web import views as web_views
+from haochaping.web.auth import SiteLoginView
 
 admin.site.site_header = _("政务服务“好差评”管理系统")
 admin.site.site_title = _("好差评")
@@ -12,6 +14,8 @@ admin.site.index_title = _("管理首页")
 urlpatterns = [
     path("", web_views.home, name="home"),
     path("healthz", web_views.healthz, name="healthz"),
+    path("login/", SiteLoginView.as_view(), name="login"),
+    path("logout/", LogoutView.as_view(next_page="/"), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

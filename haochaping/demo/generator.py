@@ -1001,7 +1001,7 @@ class ActivityGenerator:
         if rated and not unit.perfect:
             stage, first, at, ch = rated[-1]
             if rnd() < (0.3 if first <= 2 else 0.02):
-                at += (2 + int(rnd() * 19)) * 86400
+                at += (1 + int(rnd() * 13)) * 86400  # within the default 追评 window (15 days)
                 if at <= end:
                     if first <= 2:
                         grade = rng.choices((5, 4, 3, 2, 1), cum_weights=(25, 55, 75, 88, 100))[0]

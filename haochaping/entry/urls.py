@@ -1,5 +1,13 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from haochaping.entry import views
 
 app_name = "entry"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("hotline/", views.hotline, name="hotline"),
+    path("paper/", views.paper, name="paper"),
+    path("paper/import/", views.paper_import, name="paper_import"),
+    path("scan/<int:entry_id>/", views.scan, name="scan"),
+]

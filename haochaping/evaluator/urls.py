@@ -1,5 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from haochaping.evaluator import views
 
 app_name = "evaluator"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.kiosk, name="kiosk"),
+    path("pair/", views.pair, name="pair"),
+    path("clerk/", views.clerk, name="clerk"),
+    path("sw.js", views.service_worker, name="sw"),
+]

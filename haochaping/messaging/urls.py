@@ -1,5 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from haochaping.messaging import views
 
 app_name = "messaging"
 
-urlpatterns: list = []
+urlpatterns = [path("console/", views.console, name="console")]

@@ -1,5 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from haochaping.qrcodes import views
 
 app_name = "qrcodes"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("w/<str:slug>/", views.window_rate, name="window"),
+    path("w/<str:slug>/qr.svg", views.window_qr_svg, name="svg"),
+    path("w/<str:slug>/sign.pdf", views.window_sign, name="sign"),
+]

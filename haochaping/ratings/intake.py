@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -525,6 +526,8 @@ def _store(parsed: list[tuple[int, RatingIn]], results: list, *, scope: Scope, c
                     raise _slot_taken(slot)
                 if row["sequence"] == 2 and (case_id, row["stage"], 1) not in taken:
                     raise ValidationFailed("追评前须有首次评价", field="sequence")
+                if row["sequence"] == 2:
+                    follow_up_window_check(_first_rated_at(case_id, row["stage"], rows), row["rated_at"])
                 taken.add(slot)
         except DomainError as exc:
             if key:
@@ -554,6 +557,24 @@ def _store(parsed: list[tuple[int, RatingIn]], results: list, *, scope: Scope, c
             results[index] = _result_for_row(rows_by_index[first], item, created=False)
         else:
             results[index] = replace(answer, created=False)
+
+
+def follow_up_window_check(first_rated_at: datetime | None, at: datetime, *, field: str = "sequence") -> None:
+    """追评 is accepted once, within HAOCHAPING_FOLLOW_UP_DAYS of the first rating."""
+    days = settings.HAOCHAPING_FOLLOW_UP_DAYS
+    if first_rated_at is not None and at > first_rated_at + timedelta(days=days):
+        raise ValidationFailed(f"追评须在首次评价后{days}天内", field=field)
+
+
+def _first_rated_at(case_id: int, stage: str, pending: list[tuple[int, RatingIn, dict]]) -> datetime | None:
+    # One query, only for a follow-up; the first rating may also be earlier in this same batch.
+    stored = Rating.objects.filter(service_case_id=case_id, stage=stage, sequence=1).values_list("rated_at").first()
+    if stored is not None:
+        return stored[0]
+    for _, _, row in pending:
+        if row["service_case_id"] == case_id and row["stage"] == stage and row["sequence"] == 1:
+            return row["rated_at"]
+    return None
 
 
 def _write(rows: list[dict]) -> set | None:

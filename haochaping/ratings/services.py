@@ -18,7 +18,7 @@ from haochaping.directory.models import Hall, Organisation, ServiceItem, Staff, 
 from haochaping.lib import protect
 from haochaping.lib.errors import Conflict, Gone, NotFound, ValidationFailed
 from haochaping.ratings.codes import CaseStatus, Stage
-from haochaping.ratings.intake import ItemResult, submit_ratings
+from haochaping.ratings.intake import ItemResult, follow_up_window_check, submit_ratings
 from haochaping.ratings.models import EvaluationToken, Rating, ServiceCase
 from haochaping.ratings.schemas import RatingIn, TokenRatingIn
 
@@ -156,8 +156,11 @@ def token_reissue(*, scope: Scope, case_no: str, stage: str | None = None, follo
     case = _scoped_get(ServiceCase, scope, "case_no", "办件", case_no=case_no)
     stage = stage or case.stage
     sequence = 2 if follow_up else 1
-    if follow_up and not Rating.objects.filter(service_case=case, stage=stage, sequence=1).exists():
-        raise ValidationFailed("追评前须有首次评价", field="follow_up")
+    if follow_up:
+        first_at = Rating.objects.filter(service_case=case, stage=stage, sequence=1).values_list("rated_at").first()
+        if first_at is None:
+            raise ValidationFailed("追评前须有首次评价", field="follow_up")
+        follow_up_window_check(first_at[0], timezone.now(), field="follow_up")
     if Rating.objects.filter(service_case=case, stage=stage, sequence=sequence).exists():
         raise Conflict("该环节已评价，不再签发评价令牌", field="stage")
     now = timezone.now()

@@ -18,6 +18,7 @@ from haochaping.ratings import services
 from haochaping.ratings.codes import DETAIL_ANSWERS, DETAIL_QUESTIONS, Grade, grade_label
 from haochaping.ratings.intake import _tag_sets
 from haochaping.ratings.models import TagSet
+from haochaping.ratings.offers import offer_record
 from haochaping.ratings.schemas import TokenRatingIn
 
 GRADE_ORDER = [Grade.VERY_SATISFIED, Grade.SATISFIED, Grade.BASIC, Grade.DISSATISFIED, Grade.VERY_DISSATISFIED]
@@ -89,6 +90,9 @@ def rate(request: HttpRequest, token: str) -> HttpResponse:
             context["errors"] = result.errors or [{"field": None, "message": result.message}]
         context["idempotency_key"] = data["idempotency_key"] or context["idempotency_key"]
         return render(request, "ratings/rate.html", context, status=422)
+    offer_record(
+        kind="link", channel="app" if case.online else "qr", service_case=case, stage=row.stage, source="token"
+    )
     return render(request, "ratings/rate.html", context)
 
 

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from haochaping.accounts.scope import scope_for_request
 from haochaping.directory.models import Hall, Organisation, ServiceItem, Staff, Window
 from haochaping.ratings.models import Rating, ServiceCase
+from haochaping.web.tools import tools_for
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -17,6 +18,7 @@ def home(request: HttpRequest) -> HttpResponse:
         scope = scope_for_request(request)
         ratings = scope.filter(Rating.objects.all())
         context["scope"] = scope
+        context["tools"] = tools_for(request.user, scope)
         context["counts"] = {
             "units": scope.filter(Organisation.objects.all()).count(),
             "halls": scope.filter(Hall.objects.all()).count(),

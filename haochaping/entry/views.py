@@ -1,0 +1,200 @@
+"""Staff pages for keying hotline calls and paper forms, and the batch import of paper forms (thin views)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from haochaping.accounts.scope import Scope, scope_for_request
+from haochaping.entry import services
+from haochaping.entry.forms import HotlineForm, ImportForm, PaperForm, mark_errors
+from haochaping.entry.importer import columns, import_paper_forms
+from haochaping.entry.models import KeyedEntry
+from haochaping.lib.errors import DomainError, NotFound
+
+SESSION_KEY = "paper_import_uploads"
+STASH_MAX_AGE_S = 24 * 3600
+MAX_ERRORS_SHOWN = 1000
+
+
+def _writer_scope(request: HttpRequest) -> Scope | HttpResponse:
+    """The user's scope if they may key ratings, else the 403 page (auditors, inspectors, window staff)."""
+    scope = scope_for_request(request)
+    try:
+        scope.require_write()
+    except DomainError as exc:
+        return render(request, "entry/forbidden.html", {"message": exc.message}, status=403)
+    return scope
+
+
+def _stored_message(request: HttpRequest, entry: KeyedEntry) -> None:
+    rating = entry.rating
+    messages.success(
+        request,
+        _("已保存%(kind)s评价 %(id)s（%(grade)s，%(unit)s）")
+        % {
+            "kind": entry.get_kind_display(),
+            "id": rating.public_id,
+            "grade": rating.get_grade_display(),
+            "unit": rating.unit.name,
+        },
+    )
+
+
+@login_required
+def index(request: HttpRequest) -> HttpResponse:
+    scope = _writer_scope(request)
+    if isinstance(scope, HttpResponse):
+        return scope
+    recent = scope.filter(
+        KeyedEntry.objects.select_related("rating__unit", "rating__window", "rating__service_case", "keyed_by")
+    )
+    mine = request.GET.get("mine") == "1"
+    if mine:
+        recent = recent.filter(keyed_by=request.user)
+    return render(request, "entry/index.html", {"entries": recent[:50], "mine": mine})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def hotline(request: HttpRequest) -> HttpResponse:
+    scope = _writer_scope(request)
+    if isinstance(scope, HttpResponse):
+        return scope
+    form = HotlineForm(request.POST or None, scope=scope)
+    if request.method == "POST" and form.is_valid():
+        try:
+            entry = services.entry_hotline_create(
+                user=request.user,
+                scope=scope,
+                item=form.item(),
+                call_ref=form.cleaned_data["call_ref"],
+                call_at=form.cleaned_data["call_at"],
+            )
+        except DomainError as exc:
+            form.add_domain_errors(exc)
+        else:
+            _stored_message(request, entry)
+            return redirect("entry:index")
+    status = 422 if form.is_bound else 200
+    return render(request, "entry/hotline.html", {"form": mark_errors(form)}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def paper(request: HttpRequest) -> HttpResponse:
+    scope = _writer_scope(request)
+    if isinstance(scope, HttpResponse):
+        return scope
+    form = PaperForm(request.POST or None, request.FILES or None, scope=scope)
+    if request.method == "POST" and form.is_valid():
+        try:
+            entry = services.entry_paper_create(
+                user=request.user,
+                scope=scope,
+                item=form.item(),
+                form_no=form.cleaned_data["form_no"],
+                scan=form.cleaned_data["scan"],
+            )
+        except DomainError as exc:
+            form.add_domain_errors(exc)
+        else:
+            _stored_message(request, entry)
+            return redirect("entry:index")
+    status = 422 if form.is_bound else 200
+    return render(request, "entry/paper.html", {"form": mark_errors(form)}, status=status)
+
+
+@login_required
+def scan(request: HttpRequest, entry_id: int) -> HttpResponse:
+    """A paper form's scan, only for users whose scope includes the rating (404 for everyone else)."""
+    try:
+        entry = services.entry_scan_get(scope=scope_for_request(request), entry_id=entry_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from None
+    try:
+        handle = entry.scan.open("rb")
+    except FileNotFoundError:
+        raise Http404(_("扫描件文件缺失")) from None
+    response = FileResponse(handle, content_type=services.scan_content_type(entry))
+    response["Content-Disposition"] = f'inline; filename="scan-{entry.pk}{Path(entry.scan.name).suffix}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- batch import ------------------------------------------------------------------------------------------
+
+
+def _stash_dir() -> Path:
+    return Path(settings.DATA_DIR) / "uploads" / "paper-import"
+
+
+def _stash(request: HttpRequest, data: bytes, name: str) -> str:
+    """Keep a cleanly dry-run file so that the confirm step does not ask for it again."""
+    folder = _stash_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.iterdir():  # uploads nobody confirmed
+        if old.stat().st_mtime < time.time() - STASH_MAX_AGE_S:
+            old.unlink(missing_ok=True)
+    token = secrets.token_urlsafe(18)
+    (folder / token).write_bytes(data)
+    request.session[SESSION_KEY] = {**request.session.get(SESSION_KEY, {}), token: name}
+    return token
+
+
+def _unstash(request: HttpRequest, token: str) -> tuple[bytes, str] | None:
+    uploads = dict(request.session.get(SESSION_KEY, {}))
+    if not re.fullmatch(r"[A-Za-z0-9_-]{10,64}", token or "") or token not in uploads:
+        return None
+    name = uploads.pop(token)
+    request.session[SESSION_KEY] = uploads
+    path = _stash_dir() / token
+    if not path.is_file():
+        return None
+    data = path.read_bytes()
+    path.unlink(missing_ok=True)
+    return data, name
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def paper_import(request: HttpRequest) -> HttpResponse:
+    scope = _writer_scope(request)
+    if isinstance(scope, HttpResponse):
+        return scope
+    form = ImportForm(request.POST or None, request.FILES or None)
+    result, token = None, None
+    if request.method == "POST" and form.is_valid():
+        confirm = "confirm" in request.POST
+        upload = form.cleaned_data["file"]
+        if upload and not confirm:
+            source = (upload.read(), upload.name)
+        else:
+            source = _unstash(request, request.POST.get("token", ""))
+        if source is None:
+            form.add_error("file", _("文件已失效，请重新上传") if confirm else _("请选择要导入的文件"))
+        else:
+            data, name = source
+            result = import_paper_forms(data, filename=name, user=request.user, scope=scope, dry_run=not confirm)
+            if not confirm and result.ok:
+                token = _stash(request, data, name)
+    context = {
+        "form": mark_errors(form),
+        "result": result,
+        "errors_shown": result.errors[:MAX_ERRORS_SHOWN] if result else [],
+        "errors_more": max(0, len(result.errors) - MAX_ERRORS_SHOWN) if result else 0,
+        "token": token,
+        "columns": columns(),
+    }
+    return render(request, "entry/import.html", context, status=422 if result and result.errors else 200)

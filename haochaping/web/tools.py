@@ -1,0 +1,34 @@
+"""The signed-in home page's list of tools: what this user's role can open (presentation only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from haochaping.accounts.models import Role
+from haochaping.accounts.scope import Scope
+
+
+@dataclass(frozen=True)
+class Tool:
+    title: str
+    url: str
+    note: str
+
+
+def tools_for(user, scope: Scope) -> list[Tool]:
+    from haochaping.messaging.views import console_allowed
+
+    tools = []
+    if user.is_staff:
+        tools.append(Tool(_("管理后台"), "/admin/", _("目录、办件、评价、接口密钥、评价器与二维码")))
+    if scope.kind != "none" and not scope.read_only:
+        tools.append(Tool(_("热线与纸质评价录入"), "/entry/", _("录入12345热线回访和纸质评价表，批量导入")))
+    if scope.role == Role.WINDOW_STAFF or user.is_superuser:
+        tools.append(Tool(_("评价器（窗口端）"), "/evaluator/clerk/", _("办结后推送“请评价”到本窗口评价器")))
+    if settings.HAOCHAPING_SMS_BACKEND in ("console", "file") and console_allowed(scope):
+        tools.append(Tool(_("短信控制台"), "/sms/console/", _("查看邀评短信，模拟群众回复")))
+    tools.append(Tool(_("接口文档"), "/api/v1/docs", _("办件登记、评价提交与数据交换接口")))
+    return tools
