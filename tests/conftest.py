@@ -116,3 +116,12 @@ def api_client(key: str) -> Client:
 
 def post_json(client: Client, path: str, data) -> object:
     return client.post(path, data, content_type="application/json")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Rate-limit counters live in the (per-process) cache: every test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

@@ -113,3 +113,26 @@ def test_reissue_invalidates_the_previous_token(world):
     fresh = token_reissue(scope=ALL_SCOPE, case_no="BJ-1")
     assert Client().get(f"/r/{first.token}/").status_code == 410
     assert Client().get(f"/r/{fresh.token}/").status_code == 200
+
+
+def test_it_rate_limits_the_public_token_endpoints_per_address(world, settings):
+    from django.core.cache import cache
+
+    from haochaping.ratings import views
+
+    cache.clear()
+    reg = register(world)
+    client = Client(REMOTE_ADDR="10.1.2.3")
+    original = views.TOKEN_REQUESTS_PER_10_MIN
+    views.TOKEN_REQUESTS_PER_10_MIN = 3
+    try:
+        for _ in range(3):
+            assert client.get(f"/r/{reg.token}/").status_code == 200
+        limited = client.get(f"/r/{reg.token}/")
+        assert limited.status_code == 429 and int(limited["Retry-After"]) > 0
+        api = post_json(client, f"/api/v1/evaluations/{reg.token}", {"grade": "basic"})
+        assert api.status_code == 429 and "请求过于频繁" in api.json()["message"]
+        assert Client(REMOTE_ADDR="10.1.2.4").get(f"/r/{reg.token}/").status_code == 200
+    finally:
+        views.TOKEN_REQUESTS_PER_10_MIN = original
+        cache.clear()

@@ -16,6 +16,7 @@ from haochaping.ratings.codes import GRADE_NAME_OF, CaseStatus, Stage, is_bad
 from haochaping.ratings.intake import submit_ratings
 from haochaping.ratings.schemas import BatchIn, BatchOut, ErrorOut, RatingIn, RatingOut, TokenRatingIn
 from haochaping.ratings.selectors import RatingFilters, rating_list
+from haochaping.ratings.views import limit_token_requests
 
 router = Router(tags=["ratings"])
 
@@ -244,6 +245,7 @@ def list_ratings(request: HttpRequest, q: Query[RatingQuery]):
     tags=["public"],
 )
 def rate_with_token(request: HttpRequest, token: str, payload: TokenRatingIn):
+    limit_token_requests(request)
     result = services.rating_submit_with_token(token, payload)
     if not result.ok:
         raise result.as_error()

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 from pydantic import ValidationError
 
 from haochaping.lib.errors import DomainError
+from haochaping.lib.ratelimit import client_ip, hit
 from haochaping.lib.validation import validation_errors
 from haochaping.ratings import services
 from haochaping.ratings.codes import DETAIL_ANSWERS, DETAIL_QUESTIONS, Grade, grade_label
@@ -20,6 +21,9 @@ from haochaping.ratings.intake import _tag_sets
 from haochaping.ratings.models import TagSet
 from haochaping.ratings.offers import offer_record
 from haochaping.ratings.schemas import TokenRatingIn
+
+TOKEN_REQUESTS_PER_10_MIN = 300
+TOKEN_POSTS_PER_10_MIN = 60
 
 GRADE_ORDER = [Grade.VERY_SATISFIED, Grade.SATISFIED, Grade.BASIC, Grade.DISSATISFIED, Grade.VERY_DISSATISFIED]
 GRADE_FACES = {5: "😄", 4: "🙂", 3: "😐", 2: "🙁", 1: "😣"}
@@ -48,13 +52,24 @@ def _tags_for(case) -> list[dict]:
     ]
 
 
+def limit_token_requests(request: HttpRequest) -> None:
+    """Public token pages and endpoints: per address, generous for a hall's shared Wi-Fi, fatal for guessing."""
+    hit("token", client_ip(request), limit=TOKEN_REQUESTS_PER_10_MIN, window_seconds=600)
+    if request.method == "POST":
+        hit("token-post", client_ip(request), limit=TOKEN_POSTS_PER_10_MIN, window_seconds=600)
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def rate(request: HttpRequest, token: str) -> HttpResponse:
     try:
+        limit_token_requests(request)
         row = services.token_lookup(token)
     except DomainError as exc:
-        return render(request, "ratings/token_unusable.html", {"message": exc.message}, status=exc.status)
+        response = render(request, "ratings/token_unusable.html", {"message": exc.message}, status=exc.status)
+        if getattr(exc, "retry_after", None):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
     case = row.service_case
     context = {
         "case": case,
@@ -97,6 +112,7 @@ def rate(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _qr(request: HttpRequest, token: str):
+    limit_token_requests(request)
     from haochaping.ratings.services import evaluation_url
 
     services.token_lookup(token)

@@ -90,3 +90,22 @@ class Command(BaseCommand):
         out(f"演示接口密钥 / demo API key (全省 / whole province): {result.api_key}")
         if result.api_key_file:
             out(f"  已写入 / written to {result.api_key_file}")
+        self._seed_channels(out)
+
+    def _seed_channels(self, out) -> None:
+        """Show each rating channel in the demo: window QR codes, a pairing code, keyed entries, SMS invitations."""
+        from haochaping.entry.demo import seed_demo as seed_entries
+        from haochaping.evaluator.demo import seed_demo as seed_evaluator
+        from haochaping.messaging.demo import seed_demo as seed_sms
+        from haochaping.qrcodes.demo import seed_demo as seed_qrcodes
+        from haochaping.qrcodes.models import WindowCode
+
+        out("")
+        out(f"窗口二维码 / window QR codes: {seed_qrcodes()} 个新建")
+        code = WindowCode.objects.filter(revoked_at__isnull=True).select_related("window__hall").order_by("id").first()
+        if code is not None:
+            out(f"  例 / e.g. {settings.SITE_URL}/q/w/{code.slug}/  评价牌 / sign: /q/w/{code.slug}/sign.pdf")
+        seed_evaluator(write=lambda line: out("  " + line))
+        out(f"热线与纸质评价录入 / keyed entries: {seed_entries()} 条（/entry/，以 handler 登录）")
+        invited = seed_sms()
+        out(f"短信邀评 / SMS invitations: {len(invited)} 条，在 /sms/console/ 查看并回复（以 admin 或 province 登录）")
