@@ -31,6 +31,11 @@ OPERATOR_COMMANDS = [
     ("send_invitations", "短信邀评：办结后未评价的办件（--days --limit --dry-run）", "SMS invitations, unrated 办件"),
     ("import_paper_forms", "批量导入纸质评价表（--user 录入人，--dry-run 只检查）", "import paper forms"),
     ("window_qrcodes", "生成窗口评价二维码并输出评价牌 PDF（--hall --reset --pdf）", "window QR codes and signs"),
+    (
+        "sweep_default_ratings",
+        "超期未评办件按区划规则记录默认评价（--dry-run --limit）",
+        "record default ratings, overdue 办件",
+    ),
 ]
 
 HELP = """haochaping — 政务服务“好差评”平台命令行 / the 好差评 platform's command line

@@ -38,6 +38,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str | None, tuple[str, ...]]]] = {
         *[("directory", m, EDIT) for m in DIRECTORY_MODELS if m != "region"],
         ("accounts", "apikey", EDIT),
         *[("ratings", m, VIEW) for m in (*RATING_MODELS, "tagset", "tag", "ratingoffer")],
+        ("ratings", "defaultratingpolicy", EDIT),
         ("evaluator", None, EDIT),
         ("qrcodes", "windowcode", EDIT),
         ("entry", None, VIEW),

@@ -16,7 +16,7 @@ class StatusFilter(admin.SimpleListFilter):
     parameter_name = "status"
 
     def lookups(self, request, model_admin):
-        return [("active", _("有效")), ("revoked", _("已作废"))]
+        return [("active", _("使用中")), ("revoked", _("已作废"))]
 
     def queryset(self, request, queryset):
         if self.value() == "active":

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from haochaping.accounts.admin_scope import ScopedAdmin
-from haochaping.ratings.models import Rating, RatingOffer, ServiceCase, Tag, TagSet
+from haochaping.ratings.models import DefaultRatingPolicy, Rating, RatingOffer, ServiceCase, Tag, TagSet
 
 
 @admin.register(ServiceCase)
@@ -77,3 +77,12 @@ class RatingOfferAdmin(ScopedAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(DefaultRatingPolicy)
+class DefaultRatingPolicyAdmin(ScopedAdmin):
+    list_display = ("region", "enabled", "after_days", "grade", "stage", "updated_at")
+    list_filter = ("enabled", "grade")
+    search_fields = ("region__name", "region__code")
+    list_select_related = ("region",)
+    raw_id_fields = ("region",)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -267,3 +268,45 @@ class RatingOffer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.offered_at:%Y-%m-%d %H:%M}"
+
+
+class DefaultRatingPolicy(models.Model):
+    """默认评价规则: where a region's policy says so, a completed 办件 unrated after N days gets a default rating.
+
+    The policy of the nearest ancestor region that has one applies: a county without its own policy follows its
+    city's or province's, and a county policy (enabled or not) overrides theirs. ``after_days`` counts calendar
+    days from 办结 (docs/default-ratings.md).
+    """
+
+    SCOPE_LOOKUPS = {"region": "region__path"}
+
+    region = models.OneToOneField(
+        Region, verbose_name=_("行政区划"), on_delete=models.CASCADE, related_name="default_rating_policy"
+    )
+    enabled = models.BooleanField(
+        _("启用默认评价"), default=True, help_text=_("停用时本区划及下级（无自有规则的）不记录默认评价")
+    )
+    after_days = models.PositiveSmallIntegerField(
+        _("超期天数"),
+        default=15,
+        validators=[MinValueValidator(1), MaxValueValidator(366)],
+        help_text=_("办结后超过多少个自然日仍未评价，记录默认评价"),
+    )
+    grade = models.PositiveSmallIntegerField(_("默认等级"), choices=Grade.choices, default=Grade.BASIC)
+    # Only the 办结 stage is swept: it is the stage whose end (completed_at) the delay counts from.
+    stage = models.CharField(
+        _("评价环节"), max_length=10, choices=[(Stage.COMPLETE.value, Stage.COMPLETE.label)], default=Stage.COMPLETE
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("默认评价规则")
+        verbose_name_plural = _("默认评价规则")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(after_days__gte=1), name="default_rating_after_days_positive"),
+            models.CheckConstraint(condition=models.Q(grade__gte=1, grade__lte=5), name="default_rating_grade_1_to_5"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.region.name} · {self.after_days}天 · {self.get_grade_display()}"
