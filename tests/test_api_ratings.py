@@ -30,6 +30,7 @@ def test_it_registers_a_case_and_returns_a_token_url_and_qr(world):
     body = r.json()
     assert body["token"] and body["evaluation_url"].endswith(f"/r/{body['token']}/")
     assert body["qr_svg_url"].endswith("qr.svg") and body["qr_png_url"].endswith("qr.png")
+    assert body["embed_url"] == body["evaluation_url"] + "embed/"
 
 
 def test_it_stores_a_rating_once_for_a_retried_idempotency_key(world):

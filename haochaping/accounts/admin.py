@@ -30,7 +30,17 @@ class MembershipAdmin(ScopedAdmin):
 class ApiKeyAdmin(ScopedAdmin):
     list_display = ("name", "prefix", "unit", "region", "created_at", "last_used_at", "revoked_at")
     readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at", "created_by")
-    fields = ("name", "unit", "region", "prefix", "created_by", "created_at", "last_used_at", "revoked_at")
+    fields = (
+        "name",
+        "unit",
+        "region",
+        "allowed_origins",
+        "prefix",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
     autocomplete_fields = ("unit", "region")
     actions = ["revoke"]
 
@@ -40,6 +50,8 @@ class ApiKeyAdmin(ScopedAdmin):
         key, secret = api_key_create(name=obj.name, unit=obj.unit, region=obj.region, created_by=request.user)
         obj.pk = key.pk
         obj.prefix, obj.key_hash = key.prefix, key.key_hash
+        if obj.allowed_origins:  # api_key_create knows nothing of the widget's origins
+            ApiKey.objects.filter(pk=key.pk).update(allowed_origins=obj.allowed_origins)
         messages.warning(request, _("接口密钥只显示这一次，请立即保存：") + secret)
 
     @admin.action(description=_("吊销所选接口密钥"))

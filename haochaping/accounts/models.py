@@ -8,6 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from haochaping.directory.models import Organisation, Region
+from haochaping.lib.origins import validate_origins
 
 
 class Role(models.TextChoices):
@@ -64,6 +65,12 @@ class ApiKey(models.Model):
     )
     revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)
     last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True)
+    allowed_origins = models.TextField(
+        _("允许嵌入的来源"),
+        blank=True,
+        validators=[validate_origins],
+        help_text=_("评价组件可嵌入的网站来源，每行一个，如 https://zwfw.example.gov.cn；留空则不允许其他网站嵌入。"),
+    )
 
     class Meta:
         verbose_name = _("接口密钥")

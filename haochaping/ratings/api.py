@@ -58,6 +58,7 @@ class CaseOut(Schema):
     evaluation_url: str | None = None
     qr_svg_url: str | None = None
     qr_png_url: str | None = None
+    embed_url: str | None = Field(None, description="网上评价组件（iframe）地址，见 docs/widget.md")
     token_expires_at: datetime | None = None
 
 
@@ -74,6 +75,7 @@ def _case_out(reg: services.Registration) -> dict:
     if reg.url:
         out["qr_svg_url"] = reg.url + "qr.svg"
         out["qr_png_url"] = reg.url + "qr.png"
+        out["embed_url"] = reg.url + "embed/"
     return out
 
 
