@@ -6,13 +6,7 @@ session) so that "确认导入" does not ask for the file again.
 
 from __future__ import annotations
 
-import re
-import secrets
-import time
-from pathlib import Path
-
 from django import forms
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -22,9 +16,9 @@ from haochaping.accounts.scope import scope_for_user
 from haochaping.directory.import_template import template_xlsx
 from haochaping.directory.importer import IMPORTERS, KINDS, SHEET_NAMES, import_file, require_import_scope
 from haochaping.lib.errors import DomainError
+from haochaping.lib.uploads import UploadStash
 
-SESSION_KEY = "directory_import_uploads"
-STASH_MAX_AGE_S = 24 * 3600
+STASH = UploadStash("directory-import", session_key="directory_import_uploads")
 MAX_ERRORS_SHOWN = 1000
 
 
@@ -58,37 +52,6 @@ def can_import(user) -> bool:
     return bool(importable_kinds(user))
 
 
-def _stash_dir() -> Path:
-    return Path(settings.DATA_DIR) / "uploads" / "directory-import"
-
-
-def _stash(request: HttpRequest, data: bytes, name: str) -> str:
-    folder = _stash_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.iterdir():  # uploads nobody confirmed
-        if old.stat().st_mtime < time.time() - STASH_MAX_AGE_S:
-            old.unlink(missing_ok=True)
-    token = secrets.token_urlsafe(18)
-    (folder / token).write_bytes(data)
-    request.session[SESSION_KEY] = {**request.session.get(SESSION_KEY, {}), token: name}
-    return token
-
-
-def _unstash(request: HttpRequest, token: str) -> tuple[bytes, str] | None:
-    """The file of a dry run this session made, removed from the stash (a token is good for one import)."""
-    uploads = dict(request.session.get(SESSION_KEY, {}))
-    if not re.fullmatch(r"[A-Za-z0-9_-]{10,64}", token or "") or token not in uploads:
-        return None
-    name = uploads.pop(token)
-    request.session[SESSION_KEY] = uploads
-    path = _stash_dir() / token
-    if not path.is_file():
-        return None
-    data = path.read_bytes()
-    path.unlink(missing_ok=True)
-    return data, name
-
-
 def directory_import(request: HttpRequest, admin_site) -> HttpResponse:
     scope = scope_for_user(request.user)
     if not can_import(request.user):
@@ -98,7 +61,7 @@ def directory_import(request: HttpRequest, admin_site) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         dry_run = "import" not in request.POST and "confirm" not in request.POST
         upload = form.cleaned_data["file"]
-        source = (upload.read(), upload.name) if upload else _unstash(request, request.POST.get("token", ""))
+        source = (upload.read(), upload.name) if upload else STASH.take(request, request.POST.get("token", ""))
         if source is None:
             form.add_error(
                 "file", _("请选择要导入的文件") if "confirm" not in request.POST else _("文件已失效，请重新上传")
@@ -115,7 +78,7 @@ def directory_import(request: HttpRequest, admin_site) -> HttpResponse:
                 allowed_kinds=importable_kinds(request.user),
             )
             if dry_run and result.ok:
-                token = _stash(request, data, name)
+                token = STASH.put(request, data, name)
     context = {
         **admin_site.each_context(request),
         "title": _("批量导入目录"),

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import re
-import secrets
-import time
 from pathlib import Path
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -21,9 +17,9 @@ from haochaping.entry.forms import HotlineForm, ImportForm, PaperForm, mark_erro
 from haochaping.entry.importer import columns, import_paper_forms
 from haochaping.entry.models import KeyedEntry
 from haochaping.lib.errors import DomainError, NotFound
+from haochaping.lib.uploads import UploadStash
 
-SESSION_KEY = "paper_import_uploads"
-STASH_MAX_AGE_S = 24 * 3600
+STASH = UploadStash("paper-import", session_key="paper_import_uploads")
 MAX_ERRORS_SHOWN = 1000
 
 
@@ -136,37 +132,6 @@ def scan(request: HttpRequest, entry_id: int) -> HttpResponse:
 # --- batch import ------------------------------------------------------------------------------------------
 
 
-def _stash_dir() -> Path:
-    return Path(settings.DATA_DIR) / "uploads" / "paper-import"
-
-
-def _stash(request: HttpRequest, data: bytes, name: str) -> str:
-    """Keep a cleanly dry-run file so that the confirm step does not ask for it again."""
-    folder = _stash_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.iterdir():  # uploads nobody confirmed
-        if old.stat().st_mtime < time.time() - STASH_MAX_AGE_S:
-            old.unlink(missing_ok=True)
-    token = secrets.token_urlsafe(18)
-    (folder / token).write_bytes(data)
-    request.session[SESSION_KEY] = {**request.session.get(SESSION_KEY, {}), token: name}
-    return token
-
-
-def _unstash(request: HttpRequest, token: str) -> tuple[bytes, str] | None:
-    uploads = dict(request.session.get(SESSION_KEY, {}))
-    if not re.fullmatch(r"[A-Za-z0-9_-]{10,64}", token or "") or token not in uploads:
-        return None
-    name = uploads.pop(token)
-    request.session[SESSION_KEY] = uploads
-    path = _stash_dir() / token
-    if not path.is_file():
-        return None
-    data = path.read_bytes()
-    path.unlink(missing_ok=True)
-    return data, name
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def paper_import(request: HttpRequest) -> HttpResponse:
@@ -181,14 +146,14 @@ def paper_import(request: HttpRequest) -> HttpResponse:
         if upload and not confirm:
             source = (upload.read(), upload.name)
         else:
-            source = _unstash(request, request.POST.get("token", ""))
+            source = STASH.take(request, request.POST.get("token", ""))
         if source is None:
             form.add_error("file", _("文件已失效，请重新上传") if confirm else _("请选择要导入的文件"))
         else:
             data, name = source
             result = import_paper_forms(data, filename=name, user=request.user, scope=scope, dry_run=not confirm)
             if not confirm and result.ok:
-                token = _stash(request, data, name)
+                token = STASH.put(request, data, name)
     context = {
         "form": mark_errors(form),
         "result": result,
