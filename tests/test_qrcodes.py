@@ -13,6 +13,7 @@ from django.test import Client, override_settings
 
 from haochaping.accounts.scope import ALL_SCOPE
 from haochaping.directory.models import Staff
+from haochaping.messaging import verification
 from haochaping.qrcodes import signs
 from haochaping.qrcodes.demo import seed_demo
 from haochaping.qrcodes.models import WindowCode
@@ -78,14 +79,17 @@ def test_it_lets_the_rater_pick_among_several_staff_or_not_sure(world):
     assert other.status_code == 422 and "请选择本窗口的工作人员" in other.content.decode()
 
 
-def test_it_stores_a_qr_rating_of_the_window_and_staff(world):
+def test_it_stores_a_qr_rating_of_the_window_and_staff(world, monkeypatch):
+    monkeypatch.setattr(verification, "new_code", lambda: "246810")  # the real-name phone needs its SMS code
     code = window_code_issue(window=world.a.window)
     key = page_key(Client().get(f"/q/w/{code.slug}/"))
+    verification.verification_send("13800001111")
     data = {
         "grade": "very_dissatisfied",
         "tags": ["OS11"],
         "comment": "排队一个多小时",
         "phone": "13800001111",
+        "sms_code": "246810",
         "public": "on",
         "idempotency_key": key,
     }

@@ -31,6 +31,7 @@ class SmsMessage(models.Model):
         INVITATION = "invitation", _("邀评短信")
         REPLY = "reply", _("回复短信")
         INBOUND = "inbound", _("用户上行")
+        VERIFICATION = "verification", _("验证码短信")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("待发送")
@@ -94,3 +95,27 @@ class SmsMessage(models.Model):
     @property
     def phone_masked(self) -> str:
         return protect.mask_phone(protect.decrypt(self.phone_enc))
+
+
+class PhoneVerification(models.Model):
+    """One SMS verification code (短信验证码) sent to a phone number for a purpose such as "qr-rating".
+
+    Only a keyed hash of the code is stored (with the phone number and purpose in the hash), so neither the
+    database nor the admin reveals a usable code; the phone itself is kept as a look-up hash only.
+    """
+
+    phone_hash = models.CharField(max_length=64, editable=False)
+    purpose = models.CharField(_("用途"), max_length=20)
+    code_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(_("发送时间"))
+    expires_at = models.DateTimeField(_("失效时间"))
+    attempts = models.PositiveSmallIntegerField(_("校验次数"), default=0)
+    used_at = models.DateTimeField(_("使用时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("短信验证码")
+        verbose_name_plural = _("短信验证码")
+        indexes = [models.Index(fields=["phone_hash", "purpose", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.created_at:%Y-%m-%d %H:%M}"

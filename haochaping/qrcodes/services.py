@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Iterable
 
@@ -10,16 +9,19 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from haochaping.accounts.scope import ALL_SCOPE
 from haochaping.directory.models import Staff, Window
 from haochaping.lib.errors import Gone, NotFound, ValidationFailed
+from haochaping.messaging.verification import valid_phone, verification_check
 from haochaping.qrcodes.models import WindowCode
 from haochaping.ratings.intake import ItemResult, submit_ratings
+from haochaping.ratings.models import Rating
 
 # 96 random bits: not guessable, short enough to keep the printed QR code coarse (easy to scan from afar).
 SLUG_BYTES = 12
-MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+VERIFY_PURPOSE = "qr-rating"  # the purpose of the SMS codes this page sends and checks
 UNSURE = "unsure"  # the rater's "不确定" when several staff are on duty
 
 
@@ -80,11 +82,14 @@ def window_rating_submit(
     phone: str = "",
     public: bool = False,
     idempotency_key: str | None = None,
+    sms_code: str = "",
 ) -> ItemResult:
     """Store a walk-in rating of the window (and the chosen staff member) through the one intake path.
 
-    The phone number is optional real-name contact; it is stored encrypted and is NOT verified here (an SMS
-    check belongs to the messaging adapter), so the rating is marked non-anonymous only when one is given.
+    The phone number is optional: without it the rating is anonymous; with it the rating is real-name
+    (non-anonymous, phone stored encrypted) and `sms_code` must be the code sent to that phone
+    (haochaping.messaging.verification), else ValidationFailed naming field "sms_code". The code is spent only
+    when the rating is stored, so a form error (bad grade …) does not cost the rater a new code.
     """
     window = code.window
     on_duty = {s.code: s for s in staff_on_duty(window)}
@@ -93,9 +98,7 @@ def window_rating_submit(
         staff_code = next(iter(on_duty)) if len(on_duty) == 1 and staff_code == "" else ""
     elif staff_code not in on_duty:
         raise ValidationFailed("请选择本窗口的工作人员", field="staff")
-    phone = phone.strip().replace(" ", "")
-    if phone and not MOBILE_RE.match(phone):
-        raise ValidationFailed("手机号码格式不正确（11位手机号）", field="phone")
+    phone = valid_phone(phone) if phone.strip() else ""
     item = {
         "window": {"hall": window.hall.code, "code": window.code},
         "staff_code": staff_code or None,
@@ -108,5 +111,24 @@ def window_rating_submit(
         "public": public,
         "idempotency_key": idempotency_key or None,
     }
-    [result] = submit_ratings([item], scope=ALL_SCOPE, client=f"qr:{code.id}")
+    client = f"qr:{code.id}"
+    if not phone or _already_stored(client, idempotency_key):
+        # Anonymous, or a retry of a stored real-name rating (its code is spent): the intake answers as usual.
+        [result] = submit_ratings([item], scope=ALL_SCOPE, client=client)
+        return result
+    if not sms_code.strip():
+        raise ValidationFailed(gettext("请获取并填写短信验证码，或清空手机号码匿名评价"), field="sms_code")
+    with transaction.atomic():
+        verified = verification_check(phone, sms_code, purpose=VERIFY_PURPOSE)
+        if verified:
+            [result] = submit_ratings([item], scope=ALL_SCOPE, client=client)
+            if not result.ok:
+                transaction.set_rollback(True)  # keep the code usable for the corrected form
+    # Outside the block: a wrong code's attempt count is committed, not rolled back with the error.
+    if not verified:
+        raise ValidationFailed(gettext("验证码错误或已过期"), field="sms_code")
     return result
+
+
+def _already_stored(client: str, idempotency_key: str | None) -> bool:
+    return bool(idempotency_key) and Rating.objects.filter(client=client, idempotency_key=idempotency_key).exists()

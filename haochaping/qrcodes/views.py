@@ -8,14 +8,18 @@ import uuid
 import segno
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from haochaping.accounts.scope import get_in_scope, scope_for_request
 from haochaping.lib.errors import DomainError, NotFound
+from haochaping.lib.protect import mask_phone
 from haochaping.lib.ratelimit import RateLimited, client_ip, hit
+from haochaping.messaging.services import normalise_phone
+from haochaping.messaging.verification import verification_send
 from haochaping.qrcodes import services, signs
 from haochaping.qrcodes.models import WindowCode
 from haochaping.ratings.codes import GRADE_NAME_OF, grade_label
@@ -59,20 +63,12 @@ def _unusable(request: HttpRequest, exc: DomainError) -> HttpResponse:
     return response
 
 
-@never_cache
-@require_http_methods(["GET", "POST"])
-def window_rate(request: HttpRequest, slug: str) -> HttpResponse:
-    try:
-        _check_rate(request, slug)
-        code = services.window_code_lookup(slug)
-    except DomainError as exc:
-        return _unusable(request, exc)
+def _page_context(request: HttpRequest, code: WindowCode) -> dict:
     window = code.window
-    staff = services.staff_on_duty(window)
-    context = {
+    return {
         "code": code,
         "window": window,
-        "staff": staff,
+        "staff": services.staff_on_duty(window),
         "unsure": services.UNSURE,
         "grades": [
             {
@@ -85,21 +81,42 @@ def window_rate(request: HttpRequest, slug: str) -> HttpResponse:
         ],
         "tags": _onsite_tags(),
         "errors": [],
+        "notice": "",
         "form": {},
         "idempotency_key": uuid.uuid4().hex,
     }
-    if request.method == "GET":
-        offer_record(kind="qr_scan", channel="qr", window=window, source=f"qr:{code.id}")
-        return render(request, "qrcodes/rate.html", context)
-    form = {
+
+
+def _posted_form(request: HttpRequest) -> dict:
+    return {
         "grade": request.POST.get("grade", ""),
         "staff": request.POST.get("staff", ""),
         "tags": request.POST.getlist("tags"),
         "comment": request.POST.get("comment", ""),
         "phone": request.POST.get("phone", ""),
+        "sms_code": request.POST.get("sms_code", "")[:10],
         "public": request.POST.get("public") == "on",
         "idempotency_key": request.POST.get("idempotency_key", "")[:100],
     }
+
+
+def _labelled(errors: list[dict]) -> list[dict]:
+    return [e | {"label": _FIELD_LABELS.get(e.get("field") or "", "")} for e in errors]
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def window_rate(request: HttpRequest, slug: str) -> HttpResponse:
+    try:
+        _check_rate(request, slug)
+        code = services.window_code_lookup(slug)
+    except DomainError as exc:
+        return _unusable(request, exc)
+    context = _page_context(request, code)
+    if request.method == "GET":
+        offer_record(kind="qr_scan", channel="qr", window=code.window, source=f"qr:{code.id}")
+        return render(request, "qrcodes/rate.html", context)
+    form = _posted_form(request)
     context["form"] = form
     context["idempotency_key"] = form["idempotency_key"] or context["idempotency_key"]
     try:
@@ -112,6 +129,7 @@ def window_rate(request: HttpRequest, slug: str) -> HttpResponse:
             phone=form["phone"],
             public=form["public"],
             idempotency_key=form["idempotency_key"],
+            sms_code=form["sms_code"],
         )
     except DomainError as exc:
         context["errors"] = exc.errors or [{"field": None, "message": exc.message}]
@@ -119,8 +137,51 @@ def window_rate(request: HttpRequest, slug: str) -> HttpResponse:
         if result.ok:
             return render(request, "ratings/thanks.html", {"result": result})
         context["errors"] = result.errors or [{"field": None, "message": result.message}]
-    context["errors"] = [e | {"label": _FIELD_LABELS.get(e.get("field") or "", "")} for e in context["errors"]]
+    context["errors"] = _labelled(context["errors"])
     return render(request, "qrcodes/rate.html", context, status=422)
+
+
+@never_cache
+@require_POST
+def window_send_code(request: HttpRequest, slug: str) -> HttpResponse:
+    """Send an SMS code to the phone of the rating form ("获取验证码").
+
+    Without JavaScript the button posts the whole rating form here (formaction) and the page comes back with
+    everything kept and a notice; the page's script posts with `Accept: application/json` and gets JSON.
+    """
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    try:
+        limit, seconds = _limit("open_ip", (60, 600))  # like opening the page; SMS limits follow in the service
+        hit("qr-open-ip", client_ip(request), limit=limit, window_seconds=seconds)
+        code = services.window_code_lookup(slug)
+    except DomainError as exc:
+        if not wants_json:
+            return _unusable(request, exc)
+        response = JsonResponse({"message": exc.message, "errors": []}, status=exc.status)
+        if isinstance(exc, RateLimited):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
+    form = _posted_form(request)
+    status, retry_after = 200, None
+    try:
+        verification_send(form["phone"], services.VERIFY_PURPOSE, ip=client_ip(request))
+    except DomainError as exc:
+        status = exc.status
+        errors = _labelled(exc.errors or [{"field": "phone", "message": exc.message}])
+        notice = ""
+        retry_after = getattr(exc, "retry_after", None)
+    else:
+        errors = []
+        notice = _("验证码已发送至 %(phone)s，5分钟内有效") % {"phone": mask_phone(normalise_phone(form["phone"]))}
+    if wants_json:
+        response = JsonResponse({"message": notice or errors[0]["message"], "errors": errors}, status=status)
+    else:
+        context = _page_context(request, code) | {"form": form, "errors": errors, "notice": notice}
+        context["idempotency_key"] = form["idempotency_key"] or context["idempotency_key"]
+        response = render(request, "qrcodes/rate.html", context, status=status)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 _FIELD_LABELS = {
@@ -131,6 +192,7 @@ _FIELD_LABELS = {
     "rater_phone": "手机号码",
     "staff": "工作人员",
     "staff_code": "工作人员",
+    "sms_code": _("短信验证码"),
 }
 
 

@@ -6,6 +6,7 @@ import pytest
 from django.core.cache import cache
 from playwright.sync_api import expect
 
+from haochaping.messaging import verification
 from haochaping.qrcodes.services import window_code_issue
 from haochaping.ratings.models import Rating, RatingOffer
 
@@ -53,3 +54,23 @@ def test_it_works_at_200_percent_zoom_with_the_keyboard(world, new_page):
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="感谢您的评价")).to_be_visible()
     assert Rating.objects.get().grade == 4
+
+
+def test_it_rates_real_name_after_getting_the_sms_code_in_place(world, phone_page, monkeypatch, settings):
+    cache.clear()
+    settings.HAOCHAPING_SMS_BACKEND = "console"
+    monkeypatch.setattr(verification, "new_code", lambda: "135790")  # the code the SMS would carry
+    code = window_code_issue(window=world.a.window)
+    page = phone_page
+    page.goto(f"/q/w/{code.slug}/")
+    page.get_by_text("满意", exact=True).tap()
+    page.get_by_label("手机号码（可选，便于回访；不填则匿名评价）").fill("13800001111")
+    page.get_by_role("button", name="获取验证码").tap()
+    expect(page.get_by_role("status")).to_have_text("验证码已发送至 138****1111，5分钟内有效")
+    expect(page.get_by_role("button", name="获取验证码")).to_be_disabled()  # no second request for a minute
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.get_by_label("短信验证码（填写手机号码时必填）").fill("135790")
+    page.get_by_role("button", name="提交评价").tap()
+    expect(page.get_by_role("heading", name="感谢您的评价")).to_be_visible()
+    rating = Rating.objects.get()
+    assert rating.grade == 4 and not rating.is_anonymous and rating.rater_phone_masked == "138****1111"
