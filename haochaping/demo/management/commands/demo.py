@@ -90,9 +90,9 @@ class Command(BaseCommand):
         out(f"演示接口密钥 / demo API key (全省 / whole province): {result.api_key}")
         if result.api_key_file:
             out(f"  已写入 / written to {result.api_key_file}")
-        self._seed_channels(out)
+        self._seed_channels(out, result.api_key)
 
-    def _seed_channels(self, out) -> None:
+    def _seed_channels(self, out, api_key: str) -> None:
         """Show each rating channel in the demo: window QR codes, a pairing code, keyed entries, SMS invitations."""
         from haochaping.entry.demo import seed_demo as seed_entries
         from haochaping.evaluator.demo import seed_demo as seed_evaluator
@@ -109,3 +109,32 @@ class Command(BaseCommand):
         out(f"热线与纸质评价录入 / keyed entries: {seed_entries()} 条（/entry/，以 handler 登录）")
         invited = seed_sms()
         out(f"短信邀评 / SMS invitations: {len(invited)} 条，在 /sms/console/ 查看并回复（以 admin 或 province 登录）")
+        self._seed_widget(out, api_key)
+
+    def _seed_widget(self, out, api_key: str) -> None:
+        """Let the demo key's "business system" embed the widget from a local page, and register one 办件 for it."""
+        from haochaping.accounts.models import ApiKey
+        from haochaping.accounts.scope import scope_for_api_key
+        from haochaping.directory.models import ServiceItem
+        from haochaping.ratings.codes import CaseStatus
+        from haochaping.ratings.services import service_case_register
+
+        key = ApiKey.objects.filter(prefix=api_key.removeprefix("hcp_")[:8]).first()
+        item = ServiceItem.objects.filter(online=True, is_active=True).order_by("id").first()
+        if key is None or item is None:
+            return
+        key.allowed_origins = "http://127.0.0.1:8080\nhttp://localhost:8080"
+        key.save(update_fields=["allowed_origins"])
+        reg = service_case_register(
+            scope=scope_for_api_key(key),
+            case_no="DEMO-WIDGET-0001",
+            item_code=item.implementation_code,
+            status=CaseStatus.COMPLETED,
+            online=True,
+            api_key=key,
+        )
+        if reg.token:
+            out(
+                "网上评价组件 / widget: python3 -m http.server 8080 --directory docs/samples，然后打开 / then open "
+                f"http://127.0.0.1:8080/widget-host.html?token={reg.token}&site={settings.SITE_URL}"
+            )
