@@ -9,9 +9,10 @@ from django.utils.translation import gettext_lazy as _
 
 from haochaping.accounts.scope import Scope
 from haochaping.directory.models import Window
-from haochaping.ratings.codes import DETAIL_ANSWERS, DETAIL_QUESTIONS, GRADE_NAME_OF, Grade, grade_label
+from haochaping.ratings.codes import DETAIL_ANSWERS, GRADE_NAME_OF, Channel, Grade, grade_label
 from haochaping.ratings.intake import _tag_sets
 from haochaping.ratings.models import Tag, TagSet
+from haochaping.ratings.questionnaires import questionnaire_for
 
 GRADE_ORDER = [Grade.VERY_SATISFIED, Grade.SATISFIED, Grade.BASIC, Grade.DISSATISFIED, Grade.VERY_DISSATISFIED]
 # intake's error fields → form fields
@@ -135,19 +136,25 @@ class PaperForm(_RatingForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # The questions of the paper channel's questionnaire (the 办件's 事项 is not known until the form is keyed).
+        questionnaire = questionnaire_for(None, Channel.PAPER)
+        self.question_codes = [q["code"] for q in questionnaire.questions] if questionnaire else []
         answers = [("", _("未作答"))] + [(k, v) for k, v in DETAIL_ANSWERS.items()]
-        for code, question in DETAIL_QUESTIONS.items():
-            self.fields[f"q_{code}"] = forms.ChoiceField(
-                label=question, choices=answers, required=False, widget=forms.RadioSelect
-            )
-        self.order_fields([*self.field_order, *(f"q_{c}" for c in DETAIL_QUESTIONS), "rated_on", "scan"])
+        for q in questionnaire.questions if questionnaire else []:
+            if q.get("type") == "text":
+                field = forms.CharField(label=_(q["text"]), max_length=500, required=False, widget=forms.Textarea)
+            else:
+                field = forms.ChoiceField(label=_(q["text"]), choices=answers, required=False, widget=forms.RadioSelect)
+            self.fields[f"q_{q['code']}"] = field
+        self.order_fields([*self.field_order, *(f"q_{c}" for c in self.question_codes), "rated_on", "scan"])
 
     def item(self) -> dict:
         from haochaping.entry.services import form_date_to_datetime
 
         item = super().item()
         # A question left unanswered on the form is absent, not "no".
-        item["answers"] = {c: self.cleaned_data[f"q_{c}"] for c in DETAIL_QUESTIONS if self.cleaned_data[f"q_{c}"]}
+        answered = {c: self.cleaned_data[f"q_{c}"].strip() for c in self.question_codes}
+        item["answers"] = {c: a for c, a in answered.items() if a}
         if day := self.cleaned_data["rated_on"]:
             item["rated_at"] = form_date_to_datetime(day)
         return item

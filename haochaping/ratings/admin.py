@@ -1,7 +1,17 @@
 from django.contrib import admin
 
 from haochaping.accounts.admin_scope import ScopedAdmin
-from haochaping.ratings.models import DefaultRatingPolicy, Rating, RatingOffer, ServiceCase, Tag, TagSet
+from haochaping.ratings import questionnaires
+from haochaping.ratings.models import (
+    DefaultRatingPolicy,
+    Questionnaire,
+    QuestionnaireAssignment,
+    Rating,
+    RatingOffer,
+    ServiceCase,
+    Tag,
+    TagSet,
+)
 
 
 @admin.register(ServiceCase)
@@ -48,7 +58,18 @@ class RatingAdmin(ScopedAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("unit", "staff")
 
-    raw_id_fields = ("service_case", "service_item", "unit", "region", "hall", "window", "staff", "platform", "tag_set")
+    raw_id_fields = (
+        "service_case",
+        "service_item",
+        "unit",
+        "region",
+        "hall",
+        "window",
+        "staff",
+        "platform",
+        "tag_set",
+        "questionnaire",
+    )
     readonly_fields = ("public_id", "rater_phone_masked")
     exclude = ("rater_name_enc", "rater_phone_enc", "rater_cert_enc", "rater_phone_hash", "rater_cert_hash")
     show_full_result_count = False
@@ -86,3 +107,29 @@ class DefaultRatingPolicyAdmin(ScopedAdmin):
     search_fields = ("region__name", "region__code")
     list_select_related = ("region",)
     raw_id_fields = ("region",)
+
+
+class QuestionnaireAssignmentInline(admin.TabularInline):
+    model = QuestionnaireAssignment
+    extra = 0
+    raw_id_fields = ("service_item",)
+
+
+@admin.register(Questionnaire)
+class QuestionnaireAdmin(admin.ModelAdmin):
+    list_display = ("code", "version", "kind", "name", "is_active", "created_at")
+    list_filter = ("kind", "is_active")
+    inlines = [QuestionnaireAssignmentInline]
+
+    # A saved version's questions are fixed: ratings refer to it, so their answers keep their meaning. A change
+    # of questions is a new questionnaire row (same code, next version).
+    def get_readonly_fields(self, request, obj=None):
+        return ("code", "version", "kind", "questions") if obj else ()
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        questionnaires.clear_cache()
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        questionnaires.clear_cache()

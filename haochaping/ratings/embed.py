@@ -24,9 +24,10 @@ from haochaping.lib.origins import origin_normalise
 from haochaping.lib.ratelimit import RateLimited
 from haochaping.lib.validation import validation_errors
 from haochaping.ratings import services
-from haochaping.ratings.codes import DETAIL_ANSWERS, DETAIL_QUESTIONS, GRADE_NAME_OF
+from haochaping.ratings.codes import DETAIL_ANSWERS, GRADE_NAME_OF
 from haochaping.ratings.models import EvaluationToken
 from haochaping.ratings.offers import offer_record
+from haochaping.ratings.questionnaires import answers_from_post, questionnaire_for
 from haochaping.ratings.schemas import TokenRatingIn
 from haochaping.ratings.views import _grades, _tags_for, limit_token_requests
 
@@ -97,7 +98,7 @@ def _form_data(request: HttpRequest, channel: str) -> dict:
         "grade": request.POST.get("grade", ""),
         "channel": channel,
         "tags": request.POST.getlist("tags"),
-        "answers": {q: request.POST[f"q_{q}"] for q in DETAIL_QUESTIONS if request.POST.get(f"q_{q}")},
+        "answers": answers_from_post(request.POST),
         "comment": request.POST.get("comment", ""),
         "public": request.POST.get("public") == "on",
         "idempotency_key": request.POST.get("idempotency_key") or None,
@@ -141,7 +142,7 @@ def embed(request: HttpRequest, token: str) -> HttpResponse:
         "row": row,
         "grades": _grades(request.LANGUAGE_CODE),
         "tags": _tags_for(case),
-        "questions": DETAIL_QUESTIONS,
+        "questions": getattr(questionnaire_for(case.service_item_id, channel), "questions", []),
         "answers": DETAIL_ANSWERS,
         "errors": [],
         "idempotency_key": uuid.uuid4().hex,

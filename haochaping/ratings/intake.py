@@ -29,6 +29,7 @@ from haochaping.lib import protect
 from haochaping.lib.errors import Conflict, DomainError, NotFound, ValidationFailed
 from haochaping.lib.ids import uuid7
 from haochaping.lib.validation import summary, validation_errors
+from haochaping.ratings import questionnaires
 from haochaping.ratings.codes import GRADE_NAME_OF, GRADE_NAMES, ONLINE_CHANNELS, Adoption, Grade, Target, is_bad
 from haochaping.ratings.models import Rating, ServiceCase, Tag, TagSet
 from haochaping.ratings.rowwriter import RowWriter
@@ -112,6 +113,7 @@ def _tag_sets() -> dict[str, Any]:
 
 def clear_caches() -> None:
     _tagset_cache["at"] = 0.0
+    questionnaires.clear_cache()
     _SQL_CACHE.clear()
 
 
@@ -400,6 +402,14 @@ def build_row(item: RatingIn, refs: References, *, client: str, now: datetime) -
     if is_default and (item.comment or item.tags):
         raise ValidationFailed("默认评价不能带标签或文字评价", field="is_default")
     tag_set_id, tags = _resolve_tags(item, grade, item.channel)
+    # Only a rating with answers records the questionnaire version they answer (None when nothing was answered).
+    questionnaire_id = None
+    if item.answers:
+        questionnaire = questionnaires.questionnaire_for(row["service_item_id"], item.channel)
+        error = questionnaires.answers_error(questionnaire, item.answers)
+        if error:
+            raise ValidationFailed(error, field="answers")
+        questionnaire_id = questionnaire.id
     anonymous = item.anonymous and not (item.rater_phone or item.rater_cert or item.rater_name)
     phone_enc, phone_hash = _protected(item.rater_phone)
     cert_enc, cert_hash = _protected(item.rater_cert)
@@ -412,6 +422,7 @@ def build_row(item: RatingIn, refs: References, *, client: str, now: datetime) -
         tag_set_id=tag_set_id,
         tags=tags,
         answers=item.answers,
+        questionnaire_id=questionnaire_id,
         comment=item.comment.strip(),
         is_default=is_default,
         is_anonymous=anonymous,

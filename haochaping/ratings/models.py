@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -181,6 +182,10 @@ class Rating(models.Model):
         TagSet, verbose_name=_("标签集版本"), null=True, blank=True, on_delete=models.PROTECT, db_index=False
     )
     tags = models.JSONField(_("评价标签"), default=list, blank=True)
+    # The questionnaire version whose questions were answered (None when none was): answers keep their meaning.
+    questionnaire = models.ForeignKey(
+        "Questionnaire", verbose_name=_("分项评价问卷"), null=True, blank=True, on_delete=models.PROTECT, db_index=False
+    )
     answers = models.JSONField(_("分项评价"), default=dict, blank=True)
     comment = models.TextField(_("文字评价"), blank=True)
     is_default = models.BooleanField(_("默认评价"), default=False, help_text=_("超期未评由系统记录的默认评价"))
@@ -310,3 +315,77 @@ class DefaultRatingPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.region.name} · {self.after_days}天 · {self.get_grade_display()}"
+
+
+class Questionnaire(models.Model):
+    """A versioned detail questionnaire (分项评价, regime.md §2.5), asked after the grade; answering is voluntary.
+
+    A new version is a new row: a rating keeps the version it was offered, so its answers keep their meaning.
+    `questions` is a list of {"code", "text", "type": "choice"|"text"}; choice answers are yes/no/unsure.
+    """
+
+    Kind = TagSet.Kind
+
+    code = models.CharField(_("问卷编码"), max_length=30)
+    version = models.PositiveIntegerField(_("版本"))
+    kind = models.CharField(_("适用服务"), max_length=10, choices=Kind.choices)
+    name = models.CharField(_("名称"), max_length=100)
+    is_active = models.BooleanField(_("当前版本"), default=False, help_text=_("每类服务只有一个当前版本"))
+    questions = models.JSONField(
+        _("问题"), default=list, help_text=_('列表：{"code": "...", "text": "...", "type": "choice" 或 "text"}')
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("分项评价问卷")
+        verbose_name_plural = _("分项评价问卷")
+        constraints = [
+            models.UniqueConstraint(fields=["code", "version"], name="questionnaire_code_version_unique"),
+            models.UniqueConstraint(
+                fields=["kind"], condition=models.Q(is_active=True), name="one_active_questionnaire_per_kind"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+    def clean(self) -> None:
+        from haochaping.ratings.questionnaires import questions_error
+
+        error = questions_error(self.questions)
+        if error:
+            raise ValidationError({"questions": error})
+
+
+class QuestionnaireAssignment(models.Model):
+    """Offers a questionnaire for one 事项 and/or channel; the most specific assignment wins."""
+
+    questionnaire = models.ForeignKey(
+        Questionnaire, verbose_name=_("问卷"), on_delete=models.CASCADE, related_name="assignments"
+    )
+    service_item = models.ForeignKey(
+        ServiceItem,
+        verbose_name=_("事项"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text=_("留空：所有事项"),
+    )
+    channel = models.CharField(
+        _("评价渠道"), max_length=15, choices=Channel.choices, blank=True, help_text=_("留空：所有渠道")
+    )
+
+    class Meta:
+        verbose_name = _("问卷适用范围")
+        verbose_name_plural = _("问卷适用范围")
+        constraints = [
+            models.UniqueConstraint(fields=["service_item", "channel"], name="questionnaire_assignment_unique"),
+            models.CheckConstraint(
+                condition=models.Q(service_item__isnull=False) | ~models.Q(channel=""),
+                name="questionnaire_assignment_not_empty",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_item or _('所有事项')} · {self.get_channel_display() or _('所有渠道')}"

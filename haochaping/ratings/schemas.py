@@ -8,7 +8,7 @@ from typing import Literal
 from ninja import Schema
 from pydantic import BaseModel, Field, field_validator
 
-from haochaping.ratings.codes import DETAIL_ANSWERS, DETAIL_QUESTIONS, Channel, Stage, Target
+from haochaping.ratings.codes import Channel, Stage, Target
 
 GradeName = Literal["very_dissatisfied", "dissatisfied", "basic", "satisfied", "very_satisfied"]
 ChannelName = Literal[tuple(c.value for c in Channel)]  # type: ignore[valid-type]
@@ -40,7 +40,9 @@ class RatingIn(BaseModel):
     platform_code: str | None = Field(None, max_length=40)
     tags: list[str] = Field(default_factory=list, max_length=20, description="评价标签代码")
     tag_set: str | None = Field(None, max_length=40, description="标签集 code@version；默认当前版本")
-    answers: dict[str, str] = Field(default_factory=dict, description="分项评价：问题代码 → yes/no/unsure")
+    answers: dict[str, str] = Field(
+        default_factory=dict, description="分项评价：问题代码 → yes/no/unsure，文字题为文字（≤500 字）；未作答的不传"
+    )
     comment: str = Field("", max_length=2000, description="文字评价")
     is_default: bool = Field(False, description="系统默认评价（超期未评）")
     anonymous: bool = True
@@ -55,11 +57,15 @@ class RatingIn(BaseModel):
     @field_validator("answers")
     @classmethod
     def _known_answers(cls, value: dict[str, str]) -> dict[str, str]:
+        # Only the shape is checked here: which codes and answers are valid depends on the questionnaire version
+        # offered for the 事项 and channel (haochaping.ratings.questionnaires, checked at intake).
+        if len(value) > 50:
+            raise ValueError("分项评价问题过多（最多 50 个）")
         for question, answer in value.items():
-            if question not in DETAIL_QUESTIONS:
-                raise ValueError(f"未知的分项问题：{question}（可选：{', '.join(DETAIL_QUESTIONS)}）")
-            if answer not in DETAIL_ANSWERS:
-                raise ValueError(f"分项回答无效：{answer}（可选：yes/no/unsure）")
+            if not question or len(question) > 40:
+                raise ValueError(f"分项问题代码无效：{question[:40]}")
+            if len(answer) > 500:
+                raise ValueError(f"分项回答过长：{question}（最多 500 字）")
         return value
 
 

@@ -16,10 +16,11 @@ from haochaping.lib.errors import DomainError
 from haochaping.lib.ratelimit import client_ip, hit
 from haochaping.lib.validation import validation_errors
 from haochaping.ratings import services
-from haochaping.ratings.codes import DETAIL_ANSWERS, DETAIL_QUESTIONS, Grade, grade_label
+from haochaping.ratings.codes import DETAIL_ANSWERS, Grade, grade_label
 from haochaping.ratings.intake import _tag_sets
 from haochaping.ratings.models import TagSet
 from haochaping.ratings.offers import offer_record
+from haochaping.ratings.questionnaires import answers_from_post, questionnaire_for
 from haochaping.ratings.schemas import TokenRatingIn
 
 TOKEN_REQUESTS_PER_10_MIN = 300
@@ -71,12 +72,14 @@ def rate(request: HttpRequest, token: str) -> HttpResponse:
             response["Retry-After"] = str(exc.retry_after)
         return response
     case = row.service_case
+    channel = "qr" if not case.online else "app"
+    questionnaire = questionnaire_for(case.service_item_id, channel)
     context = {
         "case": case,
         "row": row,
         "grades": _grades(request.LANGUAGE_CODE),
         "tags": _tags_for(case),
-        "questions": DETAIL_QUESTIONS,
+        "questions": questionnaire.questions if questionnaire else [],
         "answers": DETAIL_ANSWERS,
         "errors": [],
         "idempotency_key": uuid.uuid4().hex,
@@ -85,9 +88,9 @@ def rate(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         data = {
             "grade": request.POST.get("grade", ""),
-            "channel": "qr" if not case.online else "app",
+            "channel": channel,
             "tags": request.POST.getlist("tags"),
-            "answers": {q: request.POST[f"q_{q}"] for q in DETAIL_QUESTIONS if request.POST.get(f"q_{q}")},
+            "answers": answers_from_post(request.POST),
             "comment": request.POST.get("comment", ""),
             "public": request.POST.get("public") == "on",
             "idempotency_key": request.POST.get("idempotency_key") or None,
