@@ -191,3 +191,21 @@ def read_workbook(data: bytes) -> list[tuple[str, list[str], list[tuple[int, lis
         return sheets
     finally:
         wb.close()
+
+
+def report_import(command, result: ImportResult, elapsed: float) -> None:
+    """Print an import's summary and every row error for an operator command; fail it when any row was bad."""
+    from django.core.management.base import CommandError
+
+    for line in result.summary_lines():
+        command.stdout.write(line)
+    command.stdout.write(f"用时 / took {elapsed:.2f} s")
+    if result.errors:
+        command.stderr.write(f"错误 {len(result.errors)} 个 / {len(result.errors)} errors:")
+        for error in result.errors:
+            command.stderr.write(str(error))
+        raise CommandError(
+            f"共 {len(result.errors)} 个错误，未写入任何数据 / {len(result.errors)} errors, nothing was written"
+        )
+    if result.written:
+        command.stdout.write(command.style.SUCCESS("导入成功 / imported"))

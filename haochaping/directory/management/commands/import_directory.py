@@ -9,6 +9,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from haochaping.directory.importer import KINDS, SHEET_NAMES, import_file, resolve_kind
+from haochaping.lib.tabular import report_import
 
 
 def kind_argument(value: str) -> str:
@@ -47,15 +48,4 @@ class Command(BaseCommand):
         started = time.perf_counter()
         result = import_file(path, kind=kind, dry_run=dry_run)
         elapsed = time.perf_counter() - started
-        for line in result.summary_lines():
-            self.stdout.write(line)
-        self.stdout.write(f"用时 / took {elapsed:.2f} s")
-        if result.errors:
-            self.stderr.write(f"错误 {len(result.errors)} 个 / {len(result.errors)} errors:")
-            for error in result.errors:
-                self.stderr.write(str(error))
-            raise CommandError(
-                f"共 {len(result.errors)} 个错误，未写入任何数据 / {len(result.errors)} errors, nothing was written"
-            )
-        if result.written:
-            self.stdout.write(self.style.SUCCESS("导入成功 / imported"))
+        report_import(self, result, elapsed)

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from haochaping.accounts.scope import scope_for_user
 from haochaping.entry.importer import import_paper_forms
 from haochaping.lib.errors import DomainError
+from haochaping.lib.tabular import report_import
 
 
 class Command(BaseCommand):
@@ -41,15 +42,4 @@ class Command(BaseCommand):
         except DomainError as exc:
             raise CommandError(exc.message) from None
         elapsed = time.perf_counter() - started
-        for line in result.summary_lines():
-            self.stdout.write(line)
-        self.stdout.write(f"用时 / took {elapsed:.2f} s")
-        if result.errors:
-            self.stderr.write(f"错误 {len(result.errors)} 个 / {len(result.errors)} errors:")
-            for error in result.errors:
-                self.stderr.write(str(error))
-            raise CommandError(
-                f"共 {len(result.errors)} 个错误，未写入任何数据 / {len(result.errors)} errors, nothing was written"
-            )
-        if result.written:
-            self.stdout.write(self.style.SUCCESS("导入成功 / imported"))
+        report_import(self, result, elapsed)
