@@ -75,6 +75,7 @@ from haochaping.ratings.api_interchange import router as interchange_router  # n
 api.add_router("/", ratings_router)
 api.add_router("/", interchange_router)
 
+from haochaping.cases.api import router as cases_router  # noqa: E402
 from haochaping.entry.api import router as entry_router  # noqa: E402
 from haochaping.evaluator.api import router as evaluator_router  # noqa: E402
 from haochaping.messaging.api import router as messaging_router  # noqa: E402
@@ -84,3 +85,4 @@ api.add_router("/evaluator", evaluator_router)
 api.add_router("/qr", qrcodes_router)
 api.add_router("/entry", entry_router)
 api.add_router("/sms", messaging_router)
+api.add_router("/", cases_router)

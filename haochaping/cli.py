@@ -36,6 +36,13 @@ OPERATOR_COMMANDS = [
         "超期未评办件按区划规则记录默认评价（--dry-run --limit）",
         "record default ratings, overdue 办件",
     ),
+    (
+        "worker",
+        "运行后台任务与定时任务：差评工单督办（每15分钟）、默认评价、短信邀评",
+        "run the task worker/scheduler: case sweep, default ratings, SMS invitations",
+    ),
+    ("sweep_cases", "立即执行一次差评工单督办（临期提醒、超期督办、反馈期满办结）", "one case supervision sweep now"),
+    ("open_cases", "为尚无工单的差评补立案", "open the missing cases of stored 差评"),
 ]
 
 HELP = """haochaping — 政务服务“好差评”平台命令行 / the 好差评 platform's command line

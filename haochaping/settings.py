@@ -56,7 +56,9 @@ INSTALLED_APPS = [
     "haochaping.qrcodes",
     "haochaping.entry",
     "haochaping.messaging",
+    "haochaping.cases",
     "haochaping.demo",
+    "huey.contrib.djhuey",
 ]
 
 MIDDLEWARE = [
@@ -170,6 +172,22 @@ CACHES = {
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 
+# Task queue and scheduler (huey, docs/operations-cases.md): `haochaping worker` runs the periodic case sweep,
+# default ratings and SMS invitations. SQLite file under DATA_DIR by default; HAOCHAPING_QUEUE_URL=redis://… in
+# production (the `redis` package is installed with the product). Tests run tasks inline (immediate).
+_queue_url = envstr("HAOCHAPING_QUEUE_URL")
+if _queue_url and not _queue_url.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured("HAOCHAPING_QUEUE_URL must be a redis:// (or rediss://, unix://) URL")
+HUEY = {
+    "name": "haochaping",
+    "huey_class": "huey.RedisHuey" if _queue_url else "huey.SqliteHuey",
+    **({"url": _queue_url} if _queue_url else {"filename": str(DATA_DIR / "huey.sqlite3")}),
+    "immediate": TESTING,
+    # Crontab times in local time: Django sets the process's TZ to TIME_ZONE, so "02:10" means 02:10 Beijing.
+    "utc": False,
+    "consumer": {"workers": 1, "worker_type": "thread", "periodic": True, "check_worker_health": True},
+}
+
 # --- SMS (haochaping.messaging, docs/sms.md) ---
 # Gateway backend: "console" (log + store, development), "file" (JSON lines in DATA_DIR/sms-outbox.jsonl) or "http".
 HAOCHAPING_SMS_BACKEND = envstr("HAOCHAPING_SMS_BACKEND", "console")
@@ -200,3 +218,12 @@ HAOCHAPING_INVITE_PER_PHONE_PER_DAY = envint("HAOCHAPING_INVITE_PER_PHONE_PER_DA
 HAOCHAPING_FOLLOW_UP_DAYS = envint("HAOCHAPING_FOLLOW_UP_DAYS", 15)
 # Seconds without a touch after which the counter evaluator (评价器) returns to its idle screen.
 HAOCHAPING_EVALUATOR_IDLE_SECONDS = envint("HAOCHAPING_EVALUATOR_IDLE_SECONDS", 30)
+
+# --- Cases (haochaping.cases, docs/cases.md) ---
+# Largest evidence file (photo or PDF) attached to a case; per-IP limits of the public complaint form and the
+# rater's feedback page. Deadlines are per-region policy (admin: 差评处理时限规则), not settings.
+HAOCHAPING_EVIDENCE_MAX_BYTES = envint("HAOCHAPING_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)
+HAOCHAPING_COMPLAINTS_PER_HOUR = envint("HAOCHAPING_COMPLAINTS_PER_HOUR", 5)
+HAOCHAPING_COMPLAINT_POSTS_PER_HOUR = envint("HAOCHAPING_COMPLAINT_POSTS_PER_HOUR", 30)
+HAOCHAPING_CASE_FEEDBACK_PER_HOUR = envint("HAOCHAPING_CASE_FEEDBACK_PER_HOUR", 120)
+HAOCHAPING_CASE_FEEDBACK_POSTS_PER_HOUR = envint("HAOCHAPING_CASE_FEEDBACK_POSTS_PER_HOUR", 20)

@@ -24,4 +24,5 @@ urlpatterns = [
     path("q/", include("haochaping.qrcodes.urls")),
     path("entry/", include("haochaping.entry.urls")),
     path("sms/", include("haochaping.messaging.urls")),
+    path("cases/", include("haochaping.cases.urls")),
 ]

@@ -123,5 +123,9 @@ def _fresh_rate_limits():
     """Rate-limit counters live in the (per-process) cache: every test starts with none."""
     from django.core.cache import cache
 
+    from haochaping.cases import policy, workdays
+
     cache.clear()
+    policy.clear_cache()
+    workdays.clear_cache()
     yield

@@ -31,6 +31,7 @@ from haochaping.ratings.interchange import (
 )
 from haochaping.ratings.models import Rating
 from haochaping.ratings.services import service_case_register
+from tests.cases_helpers import wipe_ratings
 from tests.conftest import api_client, post_json
 
 RATED_AT = datetime(2026, 3, 1, 1, 2, 3, 456789, tzinfo=UTC)  # 09:02:03 in Beijing
@@ -100,7 +101,7 @@ def test_it_round_trips_every_grade(world, fmt, grade):
     register(world)
     original = rate(grade=grade, comment="窗口服务评价")
     text = export(fmt)
-    Rating.objects.all().delete()
+    wipe_ratings()
     report = reimport(fmt, text)
     assert (report.accepted, report.rejected) == (1, 0), report.results
     stored = Rating.objects.get()
@@ -236,7 +237,7 @@ def test_it_round_trips_channel_codes(world, fmt, lossy):
         register(world, f"BJ-CH-{n:02d}")
         rate(f"BJ-CH-{n:02d}", channel=channel, is_default=channel == Channel.DEFAULT)
     text = export(fmt)
-    Rating.objects.all().delete()
+    wipe_ratings()
     report = reimport(fmt, text)
     assert report.rejected == 0, report.results
     stored = dict(Rating.objects.values_list("service_case__case_no", "channel"))
@@ -252,7 +253,7 @@ def test_it_uses_the_configured_meaning_of_pf_7(world):
     rate(channel="default", is_default=True)
     (record,) = records(PROV_JSON, export(PROV_JSON))
     assert record["pf"] == 7
-    Rating.objects.all().delete()
+    wipe_ratings()
     assert reimport(PROV_JSON, json.dumps([{**record, "isDefault": 0}])).accepted == 1
     stored = Rating.objects.get()
     assert stored.channel == "default" and stored.is_default
@@ -266,7 +267,7 @@ def test_it_writes_and_reads_both_time_formats_in_beijing_time(world):
     assert gb["rated_at"] == "20260301T090203" and re.fullmatch(r"\d{8}T\d{6}", gb["rated_at"])
     assert prov["assessTime"] == "2026-03-01 09:02:03"
     for fmt, record in ((GB_JSON, gb), (PROV_JSON, prov)):
-        Rating.objects.all().delete()
+        wipe_ratings()
         assert reimport(fmt, json.dumps([record])).accepted == 1
         assert Rating.objects.get().rated_at == original.rated_at.replace(microsecond=0)
 
@@ -290,7 +291,7 @@ def test_it_keeps_stages_and_follow_ups_apart(world, fmt):
     rate(grade=5, stage="complete", rated_at=datetime(2026, 3, 3, tzinfo=UTC))
     before = set(Rating.objects.values_list("stage", "sequence", "grade"))
     text = export(fmt)
-    Rating.objects.all().delete()
+    wipe_ratings()
     assert reimport(fmt, text).accepted == 3
     assert set(Rating.objects.values_list("stage", "sequence", "grade")) == before
 
@@ -306,7 +307,7 @@ def test_it_round_trips_tags_and_the_tag_set_version(world):
     rate(grade=5, tags=["OS01", "OS03"])
     (record,) = records(PROV_JSON, export(PROV_JSON))
     assert (record["appraisald"], record["version"]) == ("OS01,OS03", "onsite@1")
-    Rating.objects.all().delete()
+    wipe_ratings()
     # A provincial system that sends only the version number gets the set of the channel's kind.
     assert reimport(PROV_JSON, json.dumps([{**record, "version": "1"}])).accepted == 1
     stored = Rating.objects.get()
@@ -321,7 +322,7 @@ def test_it_stores_nothing_twice_when_a_file_is_imported_again(world):
         register(world, case_no)
         rate(case_no)
     csv_text, json_text = export(GB_CSV), export(GB_JSONL)
-    Rating.objects.all().delete()
+    wipe_ratings()
     first = reimport(GB_CSV, csv_text)
     again = reimport(GB_CSV, csv_text)
     same_in_json = reimport(GB_JSONL, json_text)
@@ -349,7 +350,7 @@ def test_it_lets_a_county_b_key_import_none_of_county_a_cases(world):
     register(world)
     rate()
     text = export(GB_CSV)
-    Rating.objects.all().delete()
+    wipe_ratings()
     error = _one_error(reimport(GB_CSV, text, scope=_key_scope(world, "b")))
     assert error["field"] == "办件编号" and "数据范围" in error["message"]
     assert Rating.objects.count() == 0
@@ -403,7 +404,7 @@ def test_it_keeps_a_masked_rater_masked_on_import(world):
     register(world)
     rate(anonymous=False, rater_name="张三丰", rater_cert="330102199001011234")
     text = export(PROV_JSON)
-    Rating.objects.all().delete()
+    wipe_ratings()
     assert reimport(PROV_JSON, text).accepted == 1
     stored = Rating.objects.get()
     assert not stored.is_anonymous and stored.rater_cert_enc == ""  # a masked certificate is not stored
@@ -433,7 +434,7 @@ def test_it_exports_and_imports_with_the_commands(world, tmp_path):
     out = io.StringIO()
     call_command("export_ratings", "--format", PROV_JSONL, stdout=out, stderr=io.StringIO())
     assert [json.loads(line)["alternate"] for line in out.getvalue().splitlines()] == [1, 1, 1]
-    Rating.objects.all().delete()
+    wipe_ratings()
 
     out = io.StringIO()
     call_command("import_ratings", str(path), "--format", GB_CSV, "--dry-run", stdout=out)

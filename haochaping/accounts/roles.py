@@ -2,8 +2,10 @@
 
 The data scope (accounts/scope.py) decides *which rows* a login sees; these groups decide *which models* it
 may view or edit in the admin. Management agencies and department admins maintain the directory
-(view/add/change), inspectors and auditors only view. Nothing is deleted through the product, so no group
-gets delete permissions. ``sync_role_groups`` is idempotent: run it after migrations or new models.
+(view/add/change), inspectors and auditors only view. Cases are viewed here by every case role and changed only
+on the case pages; agency administrators set the deadline policy of their regions, system administrators also
+the holiday calendar. Nothing is deleted through the product, so no group gets delete permissions.
+``sync_role_groups`` is idempotent: run it after migrations or new models.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ EDIT = ("view", "add", "change")
 
 DIRECTORY_MODELS = ("region", "organisation", "hall", "window", "staff", "serviceitem", "platform")
 RATING_MODELS = ("servicecase", "rating")
+# A case and its records (history, call-backs, appeals, evidence), shown read-only in the admin: cases change
+# only through the case pages. Notifications are personal and are not among them.
+CASE_MODELS = ("case", "caseevent", "callbackattempt", "appeal", "caseattachment")
 
 # role → [(app label, model name or None for every model of the app, actions)]
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str | None, tuple[str, ...]]]] = {
@@ -30,6 +35,9 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str | None, tuple[str, ...]]]] = {
         ("qrcodes", None, EDIT),
         ("entry", None, VIEW),
         ("messaging", None, VIEW),
+        ("cases", None, VIEW),
+        ("cases", "casepolicy", EDIT),
+        ("cases", "calendarday", EDIT),
         ("auth", "user", EDIT),
         ("auth", "group", VIEW),
     ],
@@ -43,6 +51,9 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str | None, tuple[str, ...]]]] = {
         ("qrcodes", "windowcode", EDIT),
         ("entry", None, VIEW),
         ("messaging", None, VIEW),
+        *[("cases", m, VIEW) for m in CASE_MODELS],
+        ("cases", "casepolicy", EDIT),
+        ("cases", "calendarday", VIEW),
     ],
     Role.DEPARTMENT_ADMIN: [
         *[("directory", m, VIEW) for m in ("region", "organisation", "hall", "platform")],
@@ -51,14 +62,20 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str | None, tuple[str, ...]]]] = {
         ("evaluator", None, EDIT),
         ("qrcodes", "windowcode", EDIT),
         ("entry", None, VIEW),
+        *[("cases", m, VIEW) for m in CASE_MODELS],
     ],
-    Role.CASE_HANDLER: [*[("ratings", m, VIEW) for m in RATING_MODELS], ("entry", None, VIEW)],
+    Role.CASE_HANDLER: [
+        *[("ratings", m, VIEW) for m in RATING_MODELS],
+        ("entry", None, VIEW),
+        *[("cases", m, VIEW) for m in CASE_MODELS],
+    ],
     Role.WINDOW_STAFF: [("ratings", "rating", VIEW)],
     Role.INSPECTOR: [
         ("directory", None, VIEW),
         ("ratings", None, VIEW),
         ("qrcodes", None, VIEW),
         ("entry", None, VIEW),
+        *[("cases", m, VIEW) for m in (*CASE_MODELS, "casepolicy", "calendarday")],
     ],
     Role.AUDITOR: [
         ("directory", None, VIEW),
@@ -68,6 +85,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str | None, tuple[str, ...]]]] = {
         ("entry", None, VIEW),
         ("messaging", None, VIEW),
         ("evaluator", None, VIEW),
+        *[("cases", m, VIEW) for m in (*CASE_MODELS, "casepolicy", "calendarday")],
     ],
 }
 

@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from haochaping.accounts.scope import Scope
-from haochaping.directory.models import Window
+from haochaping.directory.models import Organisation, Window
 from haochaping.ratings.codes import DETAIL_ANSWERS, GRADE_NAME_OF, Channel, Grade, grade_label
 from haochaping.ratings.intake import _tag_sets
 from haochaping.ratings.models import Tag, TagSet
@@ -162,3 +162,42 @@ class PaperForm(_RatingForm):
 
 class ImportForm(forms.Form):
     file = forms.FileField(label=_("文件（CSV 或 Excel .xlsx）"), required=False)
+
+
+class HotlineComplaintForm(forms.Form):
+    """A 投诉 keyed from a 12345 call: the unit (within the user's scope) or the 办件, what the caller said."""
+
+    # opening.complaint_open's error fields → form fields
+    error_fields = {"unit_id": "unit", "contact_phone": "caller_phone", "contact_name": "caller_name"}
+
+    unit = forms.TypedChoiceField(label=_("被投诉单位"), coerce=int, required=False, empty_value=None)
+    case_no = forms.CharField(
+        label=_("办件编号（可选）"), max_length=50, required=False, help_text=_("填写时工单分派给办理该办件的单位")
+    )
+    content = forms.CharField(
+        label=_("投诉内容"), max_length=2000, widget=forms.Textarea({"rows": 5, "maxlength": 2000})
+    )
+    caller_phone = forms.CharField(
+        label=_("来电人手机号码（加密存储，用于告知处理结果）"),
+        max_length=20,
+        widget=forms.TextInput({"type": "tel", "inputmode": "numeric"}),
+    )
+    caller_name = forms.CharField(label=_("来电人姓名（可选）"), max_length=50, required=False)
+
+    def __init__(self, *args, scope: Scope, **kwargs):
+        super().__init__(*args, **kwargs)
+        units = scope.filter(Organisation.objects.filter(is_active=True)).select_related("region")
+        choices: list = [("", _("（不选，按办件编号确定）"))]
+        choices += [(str(u.pk), f"{u.region.name} · {u.name}") for u in units.order_by("region__code", "name")]
+        self.fields["unit"].choices = choices
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and not (data.get("unit") or data.get("case_no", "").strip()):
+            self.add_error("unit", _("请选择被投诉单位，或填写办件编号"))
+        return data
+
+    def add_domain_errors(self, exc) -> None:
+        for error in exc.errors or [{"field": None, "message": exc.message}]:
+            name = self.error_fields.get(error.get("field") or "", error.get("field"))
+            self.add_error(name if name in self.fields else None, error["message"])

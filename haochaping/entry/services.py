@@ -21,14 +21,14 @@ from django.utils import timezone
 from haochaping.accounts.scope import Scope, get_in_scope
 from haochaping.directory.models import ServiceItem, Staff, Window
 from haochaping.entry.models import KeyedEntry
+from haochaping.lib.documents import CONTENT_TYPES, check_document
 from haochaping.lib.errors import Conflict, ValidationFailed
 from haochaping.ratings.intake import submit_ratings
 from haochaping.ratings.models import Rating, ServiceCase
 
 CHANNEL_OF = {KeyedEntry.Kind.HOTLINE: "phone", KeyedEntry.Kind.PAPER: "paper"}
 # Scans: photos or PDFs of the paper form, recognised by their first bytes rather than by their name.
-SCAN_TYPES = {".jpg": b"\xff\xd8\xff", ".jpeg": b"\xff\xd8\xff", ".png": b"\x89PNG\r\n\x1a\n", ".pdf": b"%PDF-"}
-SCAN_CONTENT_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".pdf": "application/pdf"}
+SCAN_CONTENT_TYPES = CONTENT_TYPES
 
 
 def scan_max_bytes() -> int:
@@ -41,18 +41,7 @@ def client_of(user) -> str:
 
 def validate_scan(upload: UploadedFile) -> None:
     """Refuse anything but a JPEG, PNG or PDF within the size limit (checked on the content, not the name)."""
-    suffix = PurePath(upload.name or "").suffix.lower()
-    limit = scan_max_bytes()
-    if upload.size is not None and upload.size > limit:
-        raise ValidationFailed(f"扫描件不能超过 {limit // (1024 * 1024)} MB", field="scan")
-    magic = SCAN_TYPES.get(suffix)
-    if magic is None:
-        raise ValidationFailed("扫描件须为 JPG、PNG 图片或 PDF 文件", field="scan")
-    upload.seek(0)
-    head = upload.read(len(magic))
-    upload.seek(0)
-    if head != magic:
-        raise ValidationFailed("扫描件内容与文件类型不符（须为 JPG、PNG 或 PDF）", field="scan")
+    check_document(upload, field="scan", what="扫描件", max_bytes=scan_max_bytes())
 
 
 def form_date_to_datetime(value: date) -> datetime:

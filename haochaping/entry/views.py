@@ -8,12 +8,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from haochaping.accounts.scope import Scope, scope_for_request
+from haochaping.accounts.scope import Scope, get_in_scope, scope_for_request
+from haochaping.cases import opening
+from haochaping.cases.models import Case
 from haochaping.entry import services
-from haochaping.entry.forms import HotlineForm, ImportForm, PaperForm, mark_errors
+from haochaping.entry.forms import HotlineComplaintForm, HotlineForm, ImportForm, PaperForm, mark_errors
 from haochaping.entry.importer import columns, import_paper_forms
 from haochaping.entry.models import KeyedEntry
 from haochaping.lib.errors import DomainError, NotFound
@@ -84,6 +87,45 @@ def hotline(request: HttpRequest) -> HttpResponse:
             return redirect("entry:index")
     status = 422 if form.is_bound else 200
     return render(request, "entry/hotline.html", {"form": mark_errors(form)}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def hotline_complaint(request: HttpRequest) -> HttpResponse:
+    """A 投诉 taken on the 12345 hotline: opened as a complaint case (channel phone) with the keyer as actor."""
+    scope = _writer_scope(request)
+    if isinstance(scope, HttpResponse):
+        return scope
+    opened = None
+    if request.method == "GET" and request.GET.get("opened", "").isdigit():
+        try:  # only a case the user may see; anything else shows no banner
+            opened = get_in_scope(Case.objects.all(), scope, pk=int(request.GET["opened"]))
+        except NotFound:
+            opened = None
+    form = HotlineComplaintForm(request.POST or None, scope=scope)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            case = opening.complaint_open(
+                opening.ComplaintIn(
+                    content=data["content"],
+                    contact_phone=data["caller_phone"],
+                    contact_name=data["caller_name"],
+                    channel="phone",
+                    case_no=data["case_no"].strip(),
+                    unit_id=data["unit"],
+                ),
+                scope=scope,
+                actor=request.user,
+                actor_label=request.user.get_full_name() or request.user.get_username(),
+            )
+        except DomainError as exc:
+            form.add_domain_errors(exc)
+        else:
+            # Post/redirect/get: a reload must not open the complaint twice.
+            return redirect(f"{reverse('entry:complaint')}?opened={case.pk}")
+    status = 422 if form.is_bound else 200
+    return render(request, "entry/complaint.html", {"form": mark_errors(form), "opened": opened}, status=status)
 
 
 @login_required

@@ -32,6 +32,7 @@ class SmsMessage(models.Model):
         REPLY = "reply", _("回复短信")
         INBOUND = "inbound", _("用户上行")
         VERIFICATION = "verification", _("验证码短信")
+        CASE_FEEDBACK = "feedback", _("差评处理结果反馈")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("待发送")

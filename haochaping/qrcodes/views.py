@@ -26,6 +26,7 @@ from haochaping.ratings.codes import GRADE_NAME_OF, grade_label
 from haochaping.ratings.intake import _tag_sets
 from haochaping.ratings.models import Tag, TagSet
 from haochaping.ratings.offers import offer_record
+from haochaping.ratings.selectors import bad_review_case_number
 from haochaping.ratings.views import GRADE_FACES, GRADE_ORDER
 
 
@@ -135,7 +136,7 @@ def window_rate(request: HttpRequest, slug: str) -> HttpResponse:
         context["errors"] = exc.errors or [{"field": None, "message": exc.message}]
     else:
         if result.ok:
-            return render(request, "ratings/thanks.html", {"result": result})
+            return render(request, "ratings/thanks.html", _thanks_context(result))
         context["errors"] = result.errors or [{"field": None, "message": result.message}]
     context["errors"] = _labelled(context["errors"])
     return render(request, "qrcodes/rate.html", context, status=422)
@@ -222,3 +223,7 @@ def window_sign(request: HttpRequest, slug: str) -> HttpResponse:
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="window-{code.window.hall.code}-{code.window.code}.pdf"'
     return response
+
+
+def _thanks_context(result, **extra) -> dict:
+    return {"result": result, "case_number": bad_review_case_number(result.rating_id), **extra}

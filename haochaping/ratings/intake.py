@@ -588,22 +588,43 @@ def _first_rated_at(case_id: int, stage: str, pending: list[tuple[int, RatingIn,
     return None
 
 
+# Work other apps do in the transaction that stores ratings (the cases app opens a case per 差评): a
+# predicate picks the rows a hook wants, and the hook gets those that landed. Intake imports no such app.
+_after_write: list[tuple[Callable[[dict], bool], Callable[[list[dict]], Any]]] = []
+
+
+def register_after_write(hook: Callable[[list[dict]], Any], wants: Callable[[dict], bool]) -> None:
+    if all(h is not hook for _, h in _after_write):
+        _after_write.append((wants, hook))
+
+
 def _write(rows: list[dict]) -> set | None:
     """One INSERT … ON CONFLICT DO NOTHING of the rows, in a transaction: None when all landed, else the
     public ids of those that did (a concurrent writer may have taken a slot or key since the checks: such
-    rows are left out instead of failing the others, so no savepoint is needed either)."""
+    rows are left out instead of failing the others, so no savepoint is needed either). The after-write
+    hooks run in the same transaction."""
     writer = _rating_writer()
-    if len(rows) == 1 or connection.in_atomic_block:
-        inserted = writer.insert(rows, skip_conflicts=True)  # one statement is a transaction of its own
-    else:
-        with transaction.atomic():
-            inserted = writer.insert(rows, skip_conflicts=True)
+    hooked = [(hook, wanted) for wants, hook in _after_write if (wanted := [r for r in rows if wants(r)])]
+    if len(rows) == 1 and not hooked or connection.in_atomic_block:
+        return _write_rows(writer, rows, hooked)  # one statement is a transaction of its own
+    with transaction.atomic():
+        return _write_rows(writer, rows, hooked)
+
+
+def _write_rows(writer: RowWriter, rows: list[dict], hooked: list) -> set | None:
+    inserted = writer.insert(rows, skip_conflicts=True)
     if inserted == len(rows):
-        return None
-    if inserted == 0:
-        return set()
-    ids = [row["public_id"] for row in rows]
-    return set(Rating.objects.filter(public_id__in=ids).values_list("public_id", flat=True))
+        landed = None
+    elif inserted == 0:
+        landed = set()
+    else:
+        ids = [row["public_id"] for row in rows]
+        landed = set(Rating.objects.filter(public_id__in=ids).values_list("public_id", flat=True))
+    for hook, wanted in hooked:
+        mine = wanted if landed is None else [r for r in wanted if r["public_id"] in landed]
+        if mine:
+            hook(mine)
+    return landed
 
 
 @dataclass(eq=False)

@@ -80,3 +80,12 @@ def rating_list(
     )
     next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
     return rows[:limit], next_cursor
+
+
+def bad_review_case_number(rating_id: str | None) -> str:
+    """The number of the case a 差评 opened (the cases app opens it with the rating), for the thank-you page."""
+    if not rating_id:
+        return ""
+    rating = Rating.objects.filter(public_id=rating_id).select_related("case").first()
+    case = getattr(rating, "case", None) if rating else None
+    return case.number if case else ""

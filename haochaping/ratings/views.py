@@ -22,6 +22,7 @@ from haochaping.ratings.models import TagSet
 from haochaping.ratings.offers import offer_record
 from haochaping.ratings.questionnaires import answers_from_post, questionnaire_for
 from haochaping.ratings.schemas import TokenRatingIn
+from haochaping.ratings.selectors import bad_review_case_number
 
 TOKEN_REQUESTS_PER_10_MIN = 300
 TOKEN_POSTS_PER_10_MIN = 60
@@ -104,7 +105,7 @@ def rate(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "ratings/token_unusable.html", {"message": exc.message}, status=exc.status)
         else:
             if result.ok:
-                return render(request, "ratings/thanks.html", {"case": case, "result": result})
+                return render(request, "ratings/thanks.html", _thanks_context(result, case=case))
             context["errors"] = result.errors or [{"field": None, "message": result.message}]
         context["idempotency_key"] = data["idempotency_key"] or context["idempotency_key"]
         return render(request, "ratings/rate.html", context, status=422)
@@ -140,3 +141,7 @@ def qr_png(request: HttpRequest, token: str) -> HttpResponse:
     buf = io.BytesIO()
     qr.save(buf, kind="png", scale=8, border=2)
     return HttpResponse(buf.getvalue(), content_type="image/png")
+
+
+def _thanks_context(result, **extra) -> dict:
+    return {"result": result, "case_number": bad_review_case_number(result.rating_id), **extra}

@@ -24,11 +24,17 @@ def tools_for(user, scope: Scope) -> list[Tool]:
     tools = []
     if user.is_staff:
         tools.append(Tool(_("管理后台"), "/admin/", _("目录、办件、评价、接口密钥、评价器与二维码")))
+    if scope.kind != "none":
+        tools.append(Tool(_("差评与投诉工单"), "/cases/", _("分派、回访核实、整改台账、反馈；按期限提醒和督办")))
+    if scope.kind in ("all", "region", "units"):
+        note = _("在办工单按时长、单位、状态；回访率、整改率、按期整改率")
+        tools.append(Tool(_("督办看板与闭环指标"), "/cases/board/", note))
     if scope.kind != "none" and not scope.read_only:
         tools.append(Tool(_("热线与纸质评价录入"), "/entry/", _("录入12345热线回访和纸质评价表，批量导入")))
     if scope.role == Role.WINDOW_STAFF or user.is_superuser:
         tools.append(Tool(_("评价器（窗口端）"), "/evaluator/clerk/", _("办结后推送“请评价”到本窗口评价器")))
     if settings.HAOCHAPING_SMS_BACKEND in ("console", "file") and console_allowed(scope):
         tools.append(Tool(_("短信控制台"), "/sms/console/", _("查看邀评短信，模拟群众回复")))
+    tools.append(Tool(_("群众投诉入口"), "/cases/complaint/", _("公开的投诉表单，投诉与差评同样闭环处理")))
     tools.append(Tool(_("接口文档"), "/api/v1/docs", _("办件登记、评价提交与数据交换接口")))
     return tools

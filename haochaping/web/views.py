@@ -6,7 +6,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from haochaping.accounts.scope import scope_for_request
+from haochaping.cases.selectors_home import case_counts
 from haochaping.directory.models import Hall, Organisation, ServiceItem, Staff, Window
+from haochaping.ratings.codes import Adoption
 from haochaping.ratings.models import Rating, ServiceCase
 from haochaping.web.tools import tools_for
 
@@ -29,9 +31,11 @@ def home(request: HttpRequest) -> HttpResponse:
         }
         context["ratings"] = ratings.aggregate(
             total=Count("id"),
-            bad=Count("id", filter=Q(grade__lte=2)),
+            bad=Count("id", filter=Q(grade__lte=2, adoption=Adoption.ADOPTED)),
+            not_adopted=Count("id", filter=Q(adoption=Adoption.NOT_ADOPTED)),
             default=Count("id", filter=Q(is_default=True)),
         )
+        context["cases"] = case_counts(scope)
     return render(request, "web/home.html", context)
 
 

@@ -91,6 +91,7 @@ class Command(BaseCommand):
         if result.api_key_file:
             out(f"  已写入 / written to {result.api_key_file}")
         self._seed_channels(out, result.api_key)
+        self._seed_cases(out, seed)
 
     def _seed_channels(self, out, api_key: str) -> None:
         """Show each rating channel in the demo: window QR codes, a pairing code, keyed entries, SMS invitations."""
@@ -110,6 +111,28 @@ class Command(BaseCommand):
         invited = seed_sms()
         out(f"短信邀评 / SMS invitations: {len(invited)} 条，在 /sms/console/ 查看并回复（以 admin 或 province 登录）")
         self._seed_widget(out, api_key)
+
+    def _seed_cases(self, out, seed: int) -> None:
+        """Cases for the demo's 差评, handled over the past year and open in every state now (cases/demo.py)."""
+        from haochaping.cases.demo import seed_demo as seed_cases
+
+        r = seed_cases(seed=seed)
+        out("")
+        states = "，".join(f"{label} {n:,}" for label, n in r["states"].items())
+        out(f"差评工单 / cases: {r['cases']:,} 件（补立案 {r['opened']:,}，{r['seconds']:.1f}s）：{states}")
+        outcomes = "，".join(f"{label} {n:,}" for label, n in r["outcomes"].items())
+        out(f"  已办结的处理方式 / outcomes of closed cases: {outcomes}")
+        s = r["sweep"]
+        out(
+            f"  督办 / supervision sweep: 超期 {r['overdue']} 件，已督办 {r['escalated']} 件，待复核申诉 "
+            f"{r['appeals_pending']} 件；本次提醒 {s['reminded']}，超期提醒 {s['overdue']}，上报 {s['escalated']}，"
+            f"反馈期满办结 {s['closed_no_response']}"
+        )
+        out(f"  {settings.SITE_URL}/cases/ 以 handler 登录：处理中的工单（含超期、临近整改期限）")
+        out("  以 dept_admin 登录：待分派工单与超期提醒；以 county_xihu 登录：待复核的申诉")
+        out("  以 county_longwan / city_wenzhou / province 登录：督办与统计（/cases/board/）")
+        if r["feedback_link"]:
+            out(f"  评价人对处理结果的评价页 / the rater's feedback page: {r['feedback_link']}")
 
     def _seed_widget(self, out, api_key: str) -> None:
         """Let the demo key's "business system" embed the widget from a local page, and register one 办件 for it."""

@@ -1,0 +1,257 @@
+"""Opening cases: one per 差评 as the rating is stored (intake hook), one per 投诉 as it is received.
+
+``open_for_rating_rows`` runs inside the transaction that writes the ratings (ratings/intake.py calls it
+through ``register_after_write``), so a stored 差评 always has its case. Default ratings (默认评价) are the
+system's, not a rater's: they open no case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from haochaping.accounts.scope import Scope
+from haochaping.cases import workdays
+from haochaping.cases.models import Case, CaseEvent, Kind, State
+from haochaping.cases.policy import policy_for_path
+from haochaping.directory.models import Organisation, Region, ServiceItem, Staff, Window
+from haochaping.lib import protect
+from haochaping.lib.errors import NotFound, ValidationFailed
+from haochaping.ratings.codes import Channel, is_bad
+from haochaping.ratings.models import Rating, ServiceCase
+from haochaping.ratings.rowwriter import RowWriter
+
+
+def _deadlines(region_path: str, opened_at: datetime) -> dict[str, Any]:
+    policy = policy_for_path(region_path)
+    callback_due = workdays.add_workdays(opened_at, policy.callback_days)
+    return {
+        "callback_due": callback_due,
+        "resolve_due": workdays.add_workdays(opened_at, policy.rectify_days),
+        "due_on": callback_due,
+    }
+
+
+def wants_case(row: dict) -> bool:
+    return is_bad(row["grade"]) and not row["is_default"]
+
+
+def open_for_rating_rows(rows: Sequence[dict]) -> int:
+    """Open a case for each landed 差评 among intake's rows (plain dicts as written). Returns how many."""
+    bad = [r for r in rows if wants_case(r)]
+    if not bad:
+        return 0
+    ids = dict(Rating.objects.filter(public_id__in=[r["public_id"] for r in bad]).values_list("public_id", "id"))
+    landed = []
+    for r in bad:
+        if r["public_id"] in ids:  # else not landed (a concurrent writer took its slot)
+            landed.append({**r, "id": ids[r["public_id"]]})
+    now = timezone.now()
+    return _open(landed, now, opened_at=lambda r: now, note="差评自动立案")
+
+
+# The rating columns a case is opened from (intake's row dicts carry them under the same names).
+_RATING_COLUMNS = (
+    "id", "service_case_id", "service_item_id", "unit_id", "region_id", "hall_id", "window_id", "staff_id",
+    "channel", "grade", "comment", "rater_name_enc", "rater_phone_enc", "rater_phone_hash", "rater_cert_enc",
+    "received_at",
+)  # fmt: skip
+
+
+def open_missing(*, batch: int = 2000) -> int:
+    """Open cases for stored 差评 that have none (ratings imported around intake, or before this app existed)."""
+    opened = 0
+    while True:
+        ratings = list(
+            Rating.objects.filter(grade__lte=2, is_default=False, case__isnull=True)
+            .order_by("id")
+            .values(*_RATING_COLUMNS)[:batch]
+        )
+        if not ratings:
+            return opened
+        with transaction.atomic():
+            opened += _open(ratings, timezone.now(), opened_at=lambda r: r["received_at"], note="差评补立案")
+
+
+_writers: dict[str, RowWriter] = {}
+
+
+def _writer(model) -> RowWriter:
+    # Built lazily: the SQL depends on the connection's vendor.
+    key = f"{model._meta.label}:{connection.vendor}"
+    if key not in _writers:
+        _writers[key] = RowWriter(model)
+    return _writers[key]
+
+
+def _defaults(model) -> dict[str, Any]:
+    return {f.attname: f.get_default() for f in model._meta.concrete_fields if f.name != "id"}
+
+
+def _open(ratings: list[dict], now: datetime, *, opened_at, note: str) -> int:
+    """Insert one case and its opening event per rating row (bulk, with RowWriter: intake's hot path)."""
+    if not ratings:
+        return 0
+    paths = dict(Region.objects.filter(id__in={r["region_id"] for r in ratings}).values_list("id", "path"))
+    applicants = _applicants({r["service_case_id"] for r in ratings if r["service_case_id"]})
+    base = _defaults(Case)
+    rows = []
+    for r in ratings:
+        contact = _contact(r["rater_name_enc"], r["rater_phone_enc"], r["rater_phone_hash"], r["rater_cert_enc"])
+        if not contact["real_name"] and r["service_case_id"] in applicants:
+            contact = applicants[r["service_case_id"]]
+        at = opened_at(r)
+        rows.append(
+            {
+                **base,
+                "kind": Kind.BAD_REVIEW.value,
+                "rating_id": r["id"],
+                "service_case_id": r["service_case_id"],
+                "service_item_id": r["service_item_id"],
+                "unit_id": r["unit_id"],
+                "region_id": r["region_id"],
+                "hall_id": r["hall_id"],
+                "window_id": r["window_id"],
+                "staff_id": r["staff_id"],
+                "channel": r["channel"],
+                "grade": r["grade"],
+                "summary": r["comment"],
+                **contact,
+                "state": State.NEW.value,
+                "opened_at": at,
+                "updated_at": now,
+                **_deadlines(paths[r["region_id"]], at),
+            }
+        )
+    _writer(Case).insert(rows)
+    case_ids = Case.objects.filter(rating_id__in=[r["id"] for r in ratings]).values_list("id", "unit_id", "opened_at")
+    event = {**_defaults(CaseEvent), "action": "open", "to_state": State.NEW.value, "actor_label": "系统", "note": note}
+    _writer(CaseEvent).insert(
+        {**event, "case_id": case_id, "at": at, "data": {"unit": unit_id}} for case_id, unit_id, at in case_ids
+    )
+    return len(rows)
+
+
+def _contact(name_enc: str, phone_enc: str, phone_hash: str, cert_enc: str) -> dict[str, Any]:
+    return {
+        "real_name": bool(phone_enc or cert_enc),
+        "contact_name_enc": name_enc,
+        "contact_phone_enc": phone_enc,
+        "contact_phone_hash": phone_hash,
+    }
+
+
+def _applicants(service_case_ids: set[int]) -> dict[int, dict[str, Any]]:
+    """The registered applicant of each 办件: a 办件's rater is its applicant, so a rating of it is real-name
+    (实名) and can be called back even when the rater typed no phone number."""
+    if not service_case_ids:
+        return {}
+    rows = ServiceCase.objects.filter(id__in=service_case_ids).exclude(applicant_phone_enc="", applicant_cert_enc="")
+    return {
+        sc_id: _contact(name, phone, phone_hash, cert)
+        for sc_id, name, phone, phone_hash, cert in rows.values_list(
+            "id", "applicant_name_enc", "applicant_phone_enc", "applicant_phone_hash", "applicant_cert_enc"
+        )
+    }
+
+
+# --- complaints (投诉) ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ComplaintIn:
+    content: str
+    contact_phone: str = ""
+    contact_name: str = ""
+    channel: str = Channel.PC
+    case_no: str = ""
+    unit_id: int | None = None
+    unit_uscc: str = ""
+    window_id: int | None = None
+    staff_code: str = ""
+    item_code: str = ""
+
+
+def _route(scope: Scope, c: ComplaintIn) -> dict[str, Any]:
+    """谁办理、谁负责: the 办件's unit, else the window's, the staff member's, the 事项's, or the named unit."""
+    target: dict[str, Any] = {}
+    if c.case_no:
+        sc = scope.filter(ServiceCase.objects.filter(case_no=c.case_no)).first()
+        if sc is None:
+            raise NotFound(f"办件不存在：{c.case_no}", field="case_no")
+        target.update(
+            service_case=sc, service_item_id=sc.service_item_id, unit_id=sc.unit_id, region_id=sc.region_id,
+            hall_id=sc.hall_id, window_id=sc.window_id, staff_id=sc.staff_id,
+        )  # fmt: skip
+    if c.window_id:
+        w = scope.filter(Window.objects.filter(pk=c.window_id)).select_related("hall").first()
+        if w is None:
+            raise NotFound("窗口不存在", field="window_id")
+        target.setdefault("unit_id", w.unit_id)
+        target.setdefault("region_id", w.hall.region_id)
+        target.update(window_id=w.pk, hall_id=w.hall_id)
+    if c.staff_code:
+        s = scope.filter(Staff.objects.filter(code=c.staff_code)).select_related("unit").first()
+        if s is None:
+            raise NotFound(f"工作人员不存在：{c.staff_code}", field="staff_code")
+        target.setdefault("unit_id", s.unit_id)
+        target.setdefault("region_id", s.unit.region_id)
+        target["staff_id"] = s.pk
+    if c.item_code:
+        i = scope.filter(ServiceItem.objects.filter(implementation_code=c.item_code)).first()
+        if i is None:
+            raise NotFound(f"事项不存在：{c.item_code}", field="item_code")
+        target.setdefault("unit_id", i.unit_id)
+        target.setdefault("region_id", i.region_id)
+        target["service_item_id"] = i.pk
+    if c.unit_id or c.unit_uscc:
+        lookup = {"pk": c.unit_id} if c.unit_id else {"uscc": c.unit_uscc}
+        u = scope.filter(Organisation.objects.filter(is_active=True, **lookup)).first()
+        if u is None:
+            raise NotFound("被投诉单位不存在", field="unit_id" if c.unit_id else "unit_uscc")
+        target.setdefault("unit_id", u.pk)
+        target.setdefault("region_id", u.region_id)
+    if "unit_id" not in target:
+        raise ValidationFailed("请指明被投诉的单位、窗口、人员、事项或办件", field="unit_id")
+    return target
+
+
+def complaint_open(complaint: ComplaintIn, *, scope: Scope, actor=None, actor_label: str = "投诉人") -> Case:
+    """Register a 投诉 and open its case, routed like a 差评. Phone is required: the complainant must hear back."""
+    content = complaint.content.strip()
+    if not content:
+        raise ValidationFailed("请填写投诉内容", field="content")
+    if len(content) > 2000:
+        raise ValidationFailed("投诉内容不能超过2000字", field="content")
+    phone = "".join(ch for ch in complaint.contact_phone if ch.isdigit())
+    if len(phone) != 11 or not phone.startswith("1"):
+        raise ValidationFailed("请填写11位手机号码，以便告知处理结果", field="contact_phone")
+    if complaint.channel not in Channel.values or complaint.channel == Channel.DEFAULT:
+        raise ValidationFailed("投诉渠道无效", field="channel")
+    target = _route(scope, complaint)
+    now = timezone.now()
+    path = Region.objects.values_list("path", flat=True).get(pk=target["region_id"])
+    case = Case(
+        kind=Kind.COMPLAINT,
+        channel=complaint.channel,
+        summary=content,
+        real_name=True,
+        contact_name_enc=protect.encrypt(complaint.contact_name.strip()[:50]),
+        contact_phone_enc=protect.encrypt(phone),
+        contact_phone_hash=protect.lookup_hash(phone),
+        opened_at=now,
+        **target,
+        **_deadlines(path, now),
+    )
+    with transaction.atomic():
+        case.save()
+        CaseEvent.objects.create(
+            case=case, action="open", to_state=State.NEW, actor=actor, actor_label=actor_label, at=now,
+            note="投诉立案", data={"unit": case.unit_id, "channel": case.channel},
+        )  # fmt: skip
+    return case
