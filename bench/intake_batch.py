@@ -50,6 +50,11 @@ def main() -> int:
     )
     parser.add_argument("--json", help="also write the figures to this JSON file")
     parser.add_argument("--profile", help="write a cProfile of the new-case scenario to this file")
+    parser.add_argument(
+        "--no-cases",
+        action="store_true",
+        help="leave the after-write hooks out (no 差评 case is opened): shows what opening the cases costs",
+    )
     args = parser.parse_args()
 
     label = "pg" if args.postgres else "sqlite"
@@ -71,6 +76,10 @@ def main() -> int:
 
 def run(args, label: str) -> dict:
     benchworld.setup_django()
+    if args.no_cases:
+        from haochaping.ratings import intake
+
+        intake._after_write.clear()
     from django.db import connection, transaction
     from django.utils import timezone
 
