@@ -367,3 +367,16 @@ def test_not_adopted_is_clear_and_appeal_decided_on_the_page(world, media):
     body = agency.get(detail_url(case)).content.decode()
     assert "不予采纳" in body and "同意不予采纳" in body and "匿名，无联系方式" in body
     assert "已反馈待评价" in body and "未整改" in body
+
+
+def test_queue_shows_work_in_hand_by_default_and_closed_ones_on_request(world):
+    open_case = open_bad_review(world)
+    closed = open_bad_review(world, grade="very_dissatisfied")
+    Case.objects.filter(pk=closed.pk).update(state=State.CLOSED, outcome="explained", notified_at=timezone.now())
+    client = client_for(world, "a_dept_admin")
+    page = client.get(reverse("cases:queue")).content.decode()
+    assert open_case.number in page and closed.number not in page
+    page = client.get(reverse("cases:queue") + "?state=all").content.decode()
+    assert open_case.number in page and closed.number in page
+    page = client.get(reverse("cases:queue") + "?state=closed").content.decode()
+    assert open_case.number not in page and closed.number in page

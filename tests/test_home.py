@@ -34,3 +34,19 @@ def test_auditors_get_read_only_tools(world):
 
 def test_anonymous_visitors_see_the_sign_in_link(db):
     assert "/login/" in Client().get("/").content.decode()
+
+
+def test_case_tools_and_counts_for_handlers_and_agencies_not_for_window_staff(world):
+    from tests.cases_helpers import open_bad_review
+
+    open_bad_review(world)
+    for username, expected in (("a_handler", True), ("a_admin", True), ("a_clerk", False)):
+        client = Client()
+        client.force_login(world.users[username])
+        r = client.get("/")
+        tools = [t.url for t in r.context["tools"]]
+        assert ("/cases/" in tools) is expected, username
+        assert (r.context["cases"] is not None) is expected, username
+    client = Client()
+    client.force_login(world.users["a_admin"])
+    assert client.get("/").context["cases"]["open"] == 1

@@ -205,7 +205,11 @@ def action_form(code: str, case: Case, data=None, files=None) -> ActionForm:
 class QueueFilterForm(forms.Form):
     """The queue's GET filters; an invalid value is reported and left out."""
 
-    state = forms.ChoiceField(label=_("状态"), required=False, choices=[("", _("全部")), *State.choices])
+    state = forms.ChoiceField(
+        label=_("状态"),
+        required=False,
+        choices=[("", _("在办（未办结）")), ("all", _("全部（含已办结）")), *State.choices],
+    )
     kind = forms.ChoiceField(label=_("类型"), required=False, choices=[("", _("全部")), *Kind.choices])
     # An integer, not a choice: a unit outside the list simply matches nothing (the scope still applies).
     unit = forms.IntegerField(label=_("责任单位"), required=False, min_value=1, widget=forms.Select)

@@ -46,6 +46,9 @@ def cases_for(user, scope: Scope) -> QuerySet:
     return qs
 
 
+ALL_STATES = "all"
+
+
 @dataclass
 class QueueFilters:
     state: str = ""
@@ -75,8 +78,9 @@ def overdue_q(today: date) -> Q:
 
 
 def _filtered(qs: QuerySet, user, f: QueueFilters, today: date, *, with_state: bool = True) -> QuerySet:
-    if with_state and f.state:
-        qs = qs.filter(state=f.state)
+    if with_state and f.state != ALL_STATES:
+        # No state chosen: the work in hand (every state but 已办结); "all" includes the closed ones.
+        qs = qs.filter(state=f.state) if f.state else qs.exclude(state=State.CLOSED)
     if f.kind:
         qs = qs.filter(kind=f.kind)
     if f.unit:

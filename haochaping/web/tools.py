@@ -24,7 +24,7 @@ def tools_for(user, scope: Scope) -> list[Tool]:
     tools = []
     if user.is_staff:
         tools.append(Tool(_("管理后台"), "/admin/", _("目录、办件、评价、接口密钥、评价器与二维码")))
-    if scope.kind != "none":
+    if scope.kind in ("all", "region", "units"):  # window staff are rated, not handlers of their own 差评
         tools.append(Tool(_("差评与投诉工单"), "/cases/", _("分派、回访核实、整改台账、反馈；按期限提醒和督办")))
     if scope.kind in ("all", "region", "units"):
         note = _("在办工单按时长、单位、状态；回访率、整改率、按期整改率")
