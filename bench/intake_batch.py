@@ -51,9 +51,10 @@ def main() -> int:
     parser.add_argument("--json", help="also write the figures to this JSON file")
     parser.add_argument("--profile", help="write a cProfile of the new-case scenario to this file")
     parser.add_argument(
-        "--no-cases",
-        action="store_true",
-        help="leave the after-write hooks out (no 差评 case is opened): shows what opening the cases costs",
+        "--without",
+        default="",
+        help="leave these after-write hooks out, comma-separated: cases (no 差评 case opened), rollups (no "
+        "analytics rollup kept): shows what each costs",
     )
     args = parser.parse_args()
 
@@ -76,10 +77,14 @@ def main() -> int:
 
 def run(args, label: str) -> dict:
     benchworld.setup_django()
-    if args.no_cases:
+    if args.without:
         from haochaping.ratings import intake
 
-        intake._after_write.clear()
+        modules = {"cases": "haochaping.cases.", "rollups": "haochaping.analytics."}
+        left_out = [modules[name.strip()] for name in args.without.split(",") if name.strip()]
+        intake._after_write[:] = [
+            (wants, hook) for wants, hook in intake._after_write if not hook.__module__.startswith(tuple(left_out))
+        ]
     from django.db import connection, transaction
     from django.utils import timezone
 

@@ -176,7 +176,7 @@ def main() -> int:
             )
     if not os.path.exists(os.path.join(args.ref_dir, "ref_intake.py")):
         sys.exit(f"ref_intake.py not found in {args.ref_dir} (--ref-dir)")
-    ports = [args.port + i for i in range(4)]
+    ports = [args.port + i for i in range(5)]
     busy = [p for p in ports if not port_free(p)]
     if busy:
         sys.exit(f"ports in use: {busy} (--port)")
@@ -248,6 +248,20 @@ def main() -> int:
         start(twin, argv, twin.env, logdir)
         servers.append(twin)
         wait_ready(twin, "/bench/noop")
+        # A twin of the first server without the analytics rollup hook (bench/without_hooks_wsgi.py), same
+        # database: walk-in POSTs on both show what keeping the rollups costs a single rating.
+        bare = Server(
+            "without rollups",
+            ports[4],
+            env=dict(targets[0].env, PYTHONPATH=os.pathsep.join([HERE, ROOT]), HCP_BENCH_WITHOUT="rollups"),
+            key=targets[0].key,
+        )
+        argv = granian_argv(
+            host="127.0.0.1", port=bare.port, workers=workers, threads=threads, app="without_hooks_wsgi:application"
+        )
+        start(bare, argv, bare.env, logdir)
+        servers.append(bare)
+        wait_ready(bare, "/api/v1/ping")
         print("servers ready; each wrk run takes", args.duration, "s", flush=True)
 
         runs: dict[str, list[dict]] = {}
@@ -288,7 +302,18 @@ def main() -> int:
                         headers=auth,
                     ),
                 )
-        report(args, runs, [t.name.split()[-1] for t in targets])
+                if server is targets[0]:
+                    record(
+                        f"{db} · POST /api/v1/ratings (walk-in, without rollups)",
+                        wrk(
+                            args,
+                            bare.base + "/api/v1/ratings",
+                            script=LUA,
+                            script_args=["walkin", "0", "0", f"b{r}"],
+                            headers=auth,
+                        ),
+                    )
+        report(args, runs, [t.name.split()[-1] for t in targets], first_db=targets[0].name.split()[-1])
         if args.json:
             with open(args.json, "w") as fh:
                 json.dump(runs, fh, indent=2, ensure_ascii=False)
@@ -303,7 +328,7 @@ def main() -> int:
         shutil.rmtree(logdir, ignore_errors=True)
 
 
-def report(args, runs: dict[str, list[dict]], dbs: list[str]) -> None:
+def report(args, runs: dict[str, list[dict]], dbs: list[str], first_db: str = "") -> None:
     def best(name: str) -> float:
         # Best of the rounds: on a shared machine the slow runs measure the neighbours, not the code.
         return max(x["rps"] for x in runs[name])
@@ -325,6 +350,13 @@ def report(args, runs: dict[str, list[dict]], dbs: list[str]) -> None:
             rps = best(f"{db} · POST /api/v1/ratings ({kind})")
             label = f"{db} POST rating ({kind})"
             print(f"   {label:<36} {rps:>9,.0f} {rps / noop:>8.2f} {rps / layer:>8.2f} {rps / ref_post:>10.2f}")
+    if first_db:
+        with_rollups = best(f"{first_db} · POST /api/v1/ratings (walk-in)")
+        without = best(f"{first_db} · POST /api/v1/ratings (walk-in, without rollups)")
+        print(
+            f"   {first_db + ' walk-in without rollups':<36} {without:>9,.0f}   with rollups: "
+            f"{with_rollups / without:.2f} of it (goal ≥ 0.80)"
+        )
     print("   / no-op: the Django no-op (GET /api/v1/ping) on the same server, the headline ratio;")
     print("   / layer: the fast-path-layer no-op (granian + one WSGI call); / ref POST: the reference's POST.")
 

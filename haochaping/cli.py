@@ -43,6 +43,8 @@ OPERATOR_COMMANDS = [
     ),
     ("sweep_cases", "立即执行一次差评工单督办（临期提醒、超期督办、反馈期满办结）", "one case supervision sweep now"),
     ("open_cases", "为尚无工单的差评补立案", "open the missing cases of stored 差评"),
+    ("rollups", "统计汇总表：verify 核对、rebuild 重算", "rollups: verify against the ratings, or rebuild them"),
+    ("report", "生成定期报告草稿（--kind monthly --region 代码 --period 2026-10）", "generate a periodic report"),
 ]
 
 HELP = """haochaping — 政务服务“好差评”平台命令行 / the 好差评 platform's command line

@@ -25,4 +25,5 @@ urlpatterns = [
     path("entry/", include("haochaping.entry.urls")),
     path("sms/", include("haochaping.messaging.urls")),
     path("cases/", include("haochaping.cases.urls")),
+    path("analytics/", include("haochaping.analytics.urls")),
 ]

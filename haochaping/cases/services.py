@@ -43,7 +43,7 @@ from haochaping.lib import protect
 from haochaping.lib.documents import check_document
 from haochaping.lib.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from haochaping.ratings.codes import Adoption
-from haochaping.ratings.models import Rating
+from haochaping.ratings.services import rating_set_adoption
 
 TEXT_MAX = 5000
 MAX_FILES = 10
@@ -430,7 +430,7 @@ def _appeal(case, spec, actor, data, now):
     reason = _text(data, "reason", "申诉理由")
     Appeal.objects.create(case=case, ground=ground, reason=reason, applied_by=actor.user, applied_at=now)
     if case.rating_id:
-        Rating.objects.filter(pk=case.rating_id).update(adoption=Adoption.UNDER_REVIEW)
+        rating_set_adoption(case.rating_id, Adoption.UNDER_REVIEW)
     policy = policy_of(case)
     case.state = State.APPEALING
     case.due_on = workdays.add_workdays(now, policy.appeal_review_days)
@@ -454,7 +454,7 @@ def _approve_appeal(case, spec, actor, data, now):
     appeal.save()
     if case.rating_id:
         # Set aside, never deleted: the record stays, every figure leaves it out.
-        Rating.objects.filter(pk=case.rating_id).update(adoption=Adoption.NOT_ADOPTED)
+        rating_set_adoption(case.rating_id, Adoption.NOT_ADOPTED)
     case.outcome, case.outcome_at = Outcome.NOT_ADOPTED, now
     case.explanation = note
     _enter_feedback(case, now)
@@ -477,7 +477,7 @@ def _reject_appeal(case, spec, actor, data, now):
     appeal.decision, appeal.decided_by, appeal.decided_at, appeal.decision_note = "rejected", actor.user, now, note
     appeal.save()
     if case.rating_id:
-        Rating.objects.filter(pk=case.rating_id).update(adoption=Adoption.ADOPTED)
+        rating_set_adoption(case.rating_id, Adoption.ADOPTED)
     if case.handler_id:
         text = f"工单 {case.number} 申诉被驳回，请继续办理：{note}"
         _notify([case.handler], case, Notification.Kind.APPEAL_DECIDED, text, now)
@@ -540,7 +540,7 @@ def _reopen(case: Case, now: datetime, comment: str) -> None:
     policy = policy_of(case)
     if case.outcome == Outcome.NOT_ADOPTED and case.rating_id:
         # The rater disputes the set-aside: it no longer stands; a new appeal may set it aside again.
-        Rating.objects.filter(pk=case.rating_id).update(adoption=Adoption.ADOPTED)
+        rating_set_adoption(case.rating_id, Adoption.ADOPTED)
     case.state = REOPEN_TARGET
     case.reopen_count += 1
     case.escalation_level = 2

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -236,3 +238,29 @@ def rating_submit_with_token(token: str, data: TokenRatingIn) -> ItemResult:
         if not result.ok:
             transaction.set_rollback(True)  # the token stays unused when the rating is refused
     return result
+
+
+# --- adoption (采纳状态): set by the appeal review of the cases app ----------------------------------------
+
+_adoption_hooks: list[Callable[[dict, str], Any]] = []
+ADOPTION_FIELDS = (
+    "id", "rated_at", "region_id", "unit_id", "hall_id", "window_id", "staff_id", "service_item_id", "channel",
+    "rater_kind", "grade", "is_default", "adoption",
+)  # fmt: skip
+
+
+def register_adoption_hook(hook: Callable[[dict, str], Any]) -> None:
+    """``hook(rating_row, new_adoption)`` runs in the transaction that changes a rating's adoption."""
+    if hook not in _adoption_hooks:
+        _adoption_hooks.append(hook)
+
+
+def rating_set_adoption(rating_id: int, adoption: str) -> None:
+    """Mark a rating adopted, under review or not adopted (误评/恶意差评). Never deletes it."""
+    with transaction.atomic():
+        row = Rating.objects.select_for_update().filter(pk=rating_id).values(*ADOPTION_FIELDS).first()
+        if row is None or row["adoption"] == adoption:
+            return
+        Rating.objects.filter(pk=rating_id).update(adoption=adoption)
+        for hook in _adoption_hooks:
+            hook(row, adoption)

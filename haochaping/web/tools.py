@@ -29,6 +29,9 @@ def tools_for(user, scope: Scope) -> list[Tool]:
     if scope.kind in ("all", "region", "units"):
         note = _("在办工单按时长、单位、状态；回访率、整改率、按期整改率")
         tools.append(Tool(_("督办看板与闭环指标"), "/cases/board/", note))
+    if scope.kind in ("all", "region", "units", "staff"):  # window staff: their own figures only
+        note = _("评价趋势、等级与渠道分布，按地区、单位、人员逐级下钻；图表可切换为表格并导出")
+        tools.append(Tool(_("统计分析看板"), "/analytics/", note))
     if scope.kind != "none" and not scope.read_only:
         tools.append(Tool(_("热线与纸质评价录入"), "/entry/", _("录入12345热线回访和纸质评价表，批量导入")))
     if scope.role == Role.WINDOW_STAFF or user.is_superuser:
