@@ -61,8 +61,9 @@ def test_it_renders_the_rating_page_in_english(world):
     assert "请您对本次服务进行评价" not in page
 
 
-def po_entries(path) -> dict[str, str]:
-    """msgid → msgstr of the translated, non-fuzzy singular entries of a .po file (enough to check the .mo)."""
+def po_entries(path) -> dict[tuple[str, str], str]:
+    """(msgctxt, msgid) → msgstr of the translated, non-fuzzy singular entries of a .po file (enough to check
+    the .mo); msgctxt is "" for an entry without a context."""
     entries = {}
     for block in path.read_text(encoding="utf-8").split("\n\n"):
         lines = block.splitlines()
@@ -73,12 +74,12 @@ def po_entries(path) -> dict[str, str]:
         parts: dict[str, str] = {}
         key = None
         for line in lines:
-            if line.startswith(("msgid ", "msgstr ")):
+            if line.startswith(("msgctxt ", "msgid ", "msgstr ")):
                 key, _, line = line.partition(" ")
             if key and line.startswith('"'):
                 parts[key] = parts.get(key, "") + ast.literal_eval(line)
         if parts.get("msgid") and parts.get("msgstr"):
-            entries[parts["msgid"]] = parts["msgstr"]
+            entries[(parts.get("msgctxt", ""), parts["msgid"])] = parts["msgstr"]
     return entries
 
 
@@ -88,5 +89,9 @@ def test_it_ships_the_compiled_catalog_matching_the_po_file():
         mo = gettext.GNUTranslations(fh)
     entries = po_entries(po)
     assert len(entries) > 200
-    stale = [msgid for msgid, msgstr in entries.items() if mo.gettext(msgid) != msgstr]
+    stale = [
+        msgid
+        for (context, msgid), msgstr in entries.items()
+        if (mo.pgettext(context, msgid) if context else mo.gettext(msgid)) != msgstr
+    ]
     assert not stale, f"django.mo is older than django.po, run compilemessages (docs/translations.md): {stale[:5]}"

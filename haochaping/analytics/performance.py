@@ -28,6 +28,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -144,45 +145,45 @@ def parse_month(text: str | None, today: date | None = None) -> date:
 # (code, label, kind): kind "n" count, "rate" a share 0–1, "score" 0–100, "text". The codes are stable:
 # offices import the workbook by them (row 2). Add columns at the end; never rename or reuse a code.
 _RATING_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("ratings_counted", "评价数", "n"),
-    ("ratings_active", "主动评价", "n"),
-    ("ratings_default", "默认评价", "n"),
-    ("ratings_set_aside", "不予采纳", "n"),
-    ("ratings_good", "好评（主动）", "n"),
-    ("ratings_bad", "差评（主动）", "n"),
-    ("good_rate", "好评率", "rate"),
-    ("bad_rate", "差评率", "rate"),
-    ("good_rate_with_default", "好评率（含默认）", "rate"),
-    ("bad_rate_with_default", "差评率（含默认）", "rate"),
-    ("score", "满意度指数", "score"),
-    ("score_with_default", "满意度指数（含默认）", "score"),
+    ("ratings_counted", N_("评价数"), "n"),
+    ("ratings_active", N_("主动评价"), "n"),
+    ("ratings_default", N_("默认评价"), "n"),
+    ("ratings_set_aside", N_("不予采纳"), "n"),
+    ("ratings_good", N_("好评（主动）"), "n"),
+    ("ratings_bad", N_("差评（主动）"), "n"),
+    ("good_rate", N_("好评率"), "rate"),
+    ("bad_rate", N_("差评率"), "rate"),
+    ("good_rate_with_default", N_("好评率（含默认）"), "rate"),
+    ("bad_rate_with_default", N_("差评率（含默认）"), "rate"),
+    ("score", N_("满意度指数"), "score"),
+    ("score_with_default", N_("满意度指数（含默认）"), "score"),
 )
 UNIT_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("period", "统计期间", "text"),
-    ("unit_uscc", "统一社会信用代码", "text"),
-    ("unit_name", "单位名称", "text"),
-    ("region_code", "行政区划代码", "text"),
-    ("region_name", "行政区划", "text"),
+    ("period", N_("统计期间"), "text"),
+    ("unit_uscc", N_("统一社会信用代码"), "text"),
+    ("unit_name", N_("单位名称"), "text"),
+    ("region_code", N_("行政区划代码"), "text"),
+    ("region_name", N_("行政区划"), "text"),
     *_RATING_COLUMNS,
-    ("cases_opened", "立案工单", "n"),
-    ("complaints", "投诉", "n"),
-    ("callback_rate", "回访率", "rate"),
-    ("real_name_rate", "实名差评回访整改率", "rate"),
-    ("on_time_rate", "按期整改率", "rate"),
-    ("fix_rate", "整改率", "rate"),
-    ("reopen_rate", "重办率", "rate"),
-    ("cases_overdue", "超期工单", "n"),
+    ("cases_opened", N_("立案工单"), "n"),
+    ("complaints", N_("投诉"), "n"),
+    ("callback_rate", N_("回访率"), "rate"),
+    ("real_name_rate", N_("实名差评回访整改率"), "rate"),
+    ("on_time_rate", N_("按期整改率"), "rate"),
+    ("fix_rate", N_("整改率"), "rate"),
+    ("reopen_rate", N_("重办率"), "rate"),
+    ("cases_overdue", N_("超期工单"), "n"),
 )
 STAFF_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("period", "统计期间", "text"),
-    ("staff_code", "工号", "text"),
-    ("staff_name", "姓名", "text"),
-    ("unit_uscc", "统一社会信用代码", "text"),
-    ("unit_name", "所属单位", "text"),
-    ("hall_code", "大厅编码", "text"),
-    ("window_code", "窗口编号", "text"),
+    ("period", N_("统计期间"), "text"),
+    ("staff_code", N_("工号"), "text"),
+    ("staff_name", N_("姓名"), "text"),
+    ("unit_uscc", N_("统一社会信用代码"), "text"),
+    ("unit_name", N_("所属单位"), "text"),
+    ("hall_code", N_("大厅编码"), "text"),
+    ("window_code", N_("窗口编号"), "text"),
     *_RATING_COLUMNS,
-    ("complaints", "投诉", "n"),
+    ("complaints", N_("投诉"), "n"),
 )
 _CASE_RATES = ("callback_rate", "real_name_rate", "on_time_rate", "fix_rate", "reopen_rate")
 

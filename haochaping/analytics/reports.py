@@ -25,6 +25,7 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop as N_
 
 from haochaping.accounts.models import Role
 from haochaping.accounts.scope import Scope, unit_and_descendants
@@ -820,7 +821,8 @@ TRANSITIONS: dict[str, tuple[str, str]] = {
     "publish": (STATE.SUBMITTED, STATE.PUBLISHED),
     "withdraw": (STATE.SUBMITTED, STATE.DRAFT),
 }
-ACTION_LABELS = {"submit": "报送", "publish": "发布", "withdraw": "退回"}
+# Marked for the catalogue; pages translate them when shown (views_reports.py).
+ACTION_LABELS = {"submit": N_("报送"), "publish": N_("发布"), "withdraw": N_("退回")}
 
 
 def report_transition(report_id: int, action: str, user) -> Report:

@@ -151,7 +151,7 @@ def _report_or_404(scope: Scope, pk: int) -> Report:
 
 def _detail(request: HttpRequest, scope: Scope, report: Report, status: int = 200, error: str = "") -> HttpResponse:
     actions = [
-        (action, service.ACTION_LABELS[action])
+        (action, _(service.ACTION_LABELS[action]))
         for action, (source, _target) in service.TRANSITIONS.items()
         if report.state == source and service.may_act(scope, report, action)
     ]
@@ -179,7 +179,7 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return _detail(request, scope, report, 400, _("未知的操作：%(a)s") % {"a": action or "—"})
     if not service.may_act(scope, report, action):
         message = _("您无权%(action)s该报告：报告由本区划管理机构管理员或系统管理员发布。") % {
-            "action": service.ACTION_LABELS[action]
+            "action": _(service.ACTION_LABELS[action])
         }
         return render(request, "web/message.html", {"title": _("无权限"), "message": message}, status=403)
     try:
@@ -187,7 +187,7 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         report.refresh_from_db()
         return _detail(request, scope, report, exc.status, exc.message)
-    messages.success(request, _("报告已%(action)s。") % {"action": service.ACTION_LABELS[action]})
+    messages.success(request, _("报告已%(action)s。") % {"action": _(service.ACTION_LABELS[action])})
     return redirect("analytics:report_detail", pk=report.pk)
 
 
