@@ -38,6 +38,7 @@ def main() -> int:
     parser.add_argument("--postgres", nargs="?", const="postgres://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--data-dir", help="keep the SQLite database here (default: a temp folder, removed)")
     parser.add_argument("--reuse", action="store_true", help="the database in --data-dir is already built")
+    parser.add_argument("--rebuild", action="store_true", help="with --reuse: recompute the rollups first (timed)")
     args = parser.parse_args()
 
     import benchworld
@@ -87,6 +88,7 @@ def run(args, data_dir: str) -> int:
         t0 = time.perf_counter()
         demo_generate(ratings=args.ratings, seed=42, cities=args.cities, api_key_file=Path(data_dir) / "key.txt")
         print(f"demo generated: {args.ratings:,} ratings in {time.perf_counter() - t0:.1f}s", flush=True)
+    if not args.reuse or args.rebuild:
         t0 = time.perf_counter()
         sizes = rollups.rebuild()
         print(f"rollups rebuilt in {time.perf_counter() - t0:.1f}s: {sizes}", flush=True)
