@@ -23,14 +23,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from haochaping.accounts.scope import Scope
 from haochaping.analytics.metrics import Counts
 
 # The selectors answer one dimension at a time; unit × channel needs both, over the same cube and filter.
-from haochaping.analytics.selectors import Slice, _cube_for, _filter, counts_by, slice_for_scope  # noqa: PLC2701
+from haochaping.analytics.selectors import Slice, counts_by, slice_for_scope, unit_channel_active
 from haochaping.directory.models import Organisation, Platform, ServiceItem, Staff, Window
 from haochaping.ratings.codes import Channel
 
@@ -156,16 +155,8 @@ def channel_coverage(scope: Scope, s: Slice) -> list[dict[str, Any]]:
 
 
 def _active_by_unit_channel(s: Slice) -> dict[int, dict[str, int]]:
-    """Active ratings per unit and channel: one GROUP BY over the unit cube (the same cube and filter as counts_by)."""
-    cube, s = _cube_for("channel", s)
-    acts = [f"act_{g}" for g in range(1, 6)]
-    qs = cube.objects.filter(_filter(cube, s)).values("unit_id", "channel").annotate(**{a: Sum(a) for a in acts})
-    out: dict[int, dict[str, int]] = defaultdict(dict)
-    for row in qs.order_by():
-        n = sum(row[a] or 0 for a in acts)
-        if n:
-            out[row["unit_id"]][row["channel"]] = n
-    return out
+    """Active ratings per unit and channel (one GROUP BY over the day cube)."""
+    return unit_channel_active(s)
 
 
 def _pct(share: float) -> str:

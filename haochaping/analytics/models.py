@@ -26,8 +26,8 @@ MEASURES = tuple(f"{group}_{g}" for group in GROUPS for g in GRADES)
 # The dimensions (unique key) of each cube.
 UNIT_DAY = ("day", "region_id", "unit_id", "channel", "rater_kind")
 UNIT_MONTH = ("month", "region_id", "unit_id")
-CHANNEL_MONTH = ("month", "region_id", "unit_id", "channel", "rater_kind")
-STAFF_MONTH = ("month", "region_id", "unit_id", "hall_id", "window_id", "staff_id", "service_item_id")
+CHANNEL_MONTH = ("month", "region_id", "channel", "rater_kind")
+STAFF_MONTH = ("month", "region_id", "unit_id", "hall_id", "window_id", "staff_id")
 ITEM_MONTH = ("month", "region_id", "unit_id", "service_item_id")
 
 
@@ -95,11 +95,12 @@ class UnitMonth(Cube):
 
 
 class ChannelMonth(Cube):
-    """Per month × region × unit × channel × rater kind: channel mix and rater kinds over long periods."""
+    """Per month × region × channel × rater kind: a region's channel mix and rater kinds over long periods. No unit:
+    a unit's channel mix comes from UnitDay (a unit has few rows there), and without it the province's year is a
+    scan of a few thousand rows."""
 
     month = models.DateField(_("月份"), help_text=_("当月1日"))
     region_id = models.IntegerField()
-    unit_id = models.IntegerField()
     channel = models.CharField(max_length=15)
     rater_kind = models.PositiveSmallIntegerField()
 
@@ -109,11 +110,10 @@ class ChannelMonth(Cube):
         verbose_name = _("评价月汇总（渠道）")
         verbose_name_plural = _("评价月汇总（渠道）")
         constraints = [models.UniqueConstraint(fields=CHANNEL_MONTH, name="rollup_channel_month_key")]
-        indexes = [models.Index(fields=["unit_id", "month"])]
 
 
 class StaffMonth(Cube):
-    """Per month × unit × hall × window × staff member × 事项: hall, window, staff and 事项 figures and rankings."""
+    """Per month × unit × hall × window × staff member: hall, window and staff figures and rankings."""
 
     month = models.DateField(_("月份"), help_text=_("当月1日"))
     region_id = models.IntegerField()
@@ -121,7 +121,6 @@ class StaffMonth(Cube):
     hall_id = models.IntegerField()
     window_id = models.IntegerField()
     staff_id = models.IntegerField()
-    service_item_id = models.IntegerField(default=0)
 
     DIMENSIONS = STAFF_MONTH
 
@@ -136,12 +135,25 @@ class StaffMonth(Cube):
         ]
 
 
-# 事项 figures come from StaffMonth, which carries the 事项 too: one upsert fewer per rating on the intake path
-# (a staff member handles a handful of 事项, so the cube grows little). The old name is kept for readers.
-ItemMonth = StaffMonth
+class ItemMonth(Cube):
+    """Per month × region × unit × 事项: service-item figures (a cube of its own: carried in StaffMonth it
+    multiplied that cube's rows by the 事项 each staff member handles, and the province's staff ranking slowed)."""
+
+    month = models.DateField(_("月份"), help_text=_("当月1日"))
+    region_id = models.IntegerField()
+    unit_id = models.IntegerField()
+    service_item_id = models.IntegerField()
+
+    DIMENSIONS = ITEM_MONTH
+
+    class Meta:
+        verbose_name = _("评价月汇总（事项）")
+        verbose_name_plural = _("评价月汇总（事项）")
+        constraints = [models.UniqueConstraint(fields=ITEM_MONTH, name="rollup_item_month_key")]
+        indexes = [models.Index(fields=["unit_id", "month"])]
 
 
-CUBES: tuple[type[Cube], ...] = (UnitDay, UnitMonth, ChannelMonth, StaffMonth)
+CUBES: tuple[type[Cube], ...] = (UnitDay, UnitMonth, ChannelMonth, StaffMonth, ItemMonth)
 
 
 # --- periodic reports (定期报告; analytics/reports.py builds the files) --------------------------------------

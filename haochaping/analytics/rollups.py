@@ -42,19 +42,17 @@ def group_of(is_default: bool, adoption: str) -> str:
     return "def" if is_default else "act"
 
 
-def _keys(row: dict, day: date) -> tuple[tuple, tuple, tuple, tuple]:
+def _keys(row: dict, day: date) -> tuple[tuple, tuple, tuple, tuple, tuple]:
     # In the order of models.CUBES.
     month = day.replace(day=1)
     region, unit, channel, kind = row["region_id"], row["unit_id"], row["channel"], row["rater_kind"]
     return (
         (day, region, unit, channel, kind),
         (month, region, unit),
-        (month, region, unit, channel, kind),
-        (
-            month, region, unit, row["hall_id"] or 0, row["window_id"] or 0, row["staff_id"] or 0,
-            row["service_item_id"] or 0,
-        ),
-    )  # fmt: skip
+        (month, region, channel, kind),
+        (month, region, unit, row["hall_id"] or 0, row["window_id"] or 0, row["staff_id"] or 0),
+        (month, region, unit, row["service_item_id"] or 0),
+    )
 
 
 class Delta:

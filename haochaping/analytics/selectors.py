@@ -5,9 +5,10 @@ A ``Slice`` says which ratings (period, region subtree, units, channel, rater ki
 
 - by day or week → ``UnitDay``;
 - by month / quarter / year, region, unit → ``UnitMonth`` when the period is whole months, else ``UnitDay``;
-- by channel or rater kind, or filtered by them → ``ChannelMonth`` (whole months) or ``UnitDay``;
-- by hall, window, staff member or 事项 → ``StaffMonth`` (it carries the 事项 too). It is per month, so such a
-  slice is widened to whole months (``Slice.whole_months``) and the answer says so (``Answer.start/end``).
+- by channel or rater kind, or filtered by them → ``ChannelMonth`` (whole months, no unit restriction), else
+  ``UnitDay`` (a unit's or a few units' channel mix: few rows there);
+- by hall, window, staff member → ``StaffMonth``; by 事项 → ``ItemMonth``. These are per month, so such a slice is
+  widened to whole months (``Slice.whole_months``) and the answer says so (``Answer.start/end``).
 
 Every query is one GROUP BY over a cube, filtered by indexed columns; never a scan of the ratings.
 """
@@ -23,7 +24,7 @@ from django.db.models import Q, Sum
 
 from haochaping.accounts.scope import Scope
 from haochaping.analytics.metrics import Counts
-from haochaping.analytics.models import MEASURES, ChannelMonth, Cube, StaffMonth, UnitDay, UnitMonth
+from haochaping.analytics.models import MEASURES, ChannelMonth, Cube, ItemMonth, StaffMonth, UnitDay, UnitMonth
 from haochaping.directory.models import Region
 
 TIME_DIMENSIONS = ("day", "week", "month", "quarter", "year")
@@ -80,12 +81,15 @@ class Answer:
 
 
 def _cube_for(by: str, s: Slice) -> tuple[type[Cube], Slice]:
-    if by in ("hall", "window", "staff", "item") or s.staff_id is not None:
+    if by in ("hall", "window", "staff") or s.staff_id is not None:
         return StaffMonth, s.whole_months
+    if by == "item":
+        return ItemMonth, s.whole_months
     if by in ("day", "week") or not s.is_whole_months:
         return UnitDay, s
     if by in ("channel", "rater_kind") or s.channel or s.rater_kind:
-        return ChannelMonth, s
+        # ChannelMonth has no unit: questions about units with a channel go to the day cube.
+        return (UnitDay, s) if s.unit_ids is not None or by == "unit" else (ChannelMonth, s)
     return UnitMonth, s
 
 
@@ -104,6 +108,7 @@ def _filter(cube: type[Cube], s: Slice) -> Q:
     if s.region_path and not _is_everywhere(s.region_path):
         q &= Q(region_id__in=_region_ids(s.region_path))
     if s.unit_ids is not None:
+        assert "unit_id" in cube.DIMENSIONS, f"{cube.__name__} cannot filter by unit"
         q &= Q(unit_id__in=s.unit_ids)
     if s.staff_id is not None:
         q &= Q(staff_id=s.staff_id)
@@ -173,6 +178,18 @@ def counts_by(s: Slice, by: str | None = None, *, region_level_of: str = "") -> 
     return Answer(by or "", s.start, s.end, dict(rows))
 
 
+def unit_channel_active(s: Slice) -> dict[int, dict[str, int]]:
+    """Active ratings per unit and channel (coverage's one-channel check): one GROUP BY over UnitDay."""
+    acts = [f"act_{g}" for g in range(1, 6)]
+    qs = UnitDay.objects.filter(_filter(UnitDay, s)).values("unit_id", "channel").annotate(**{a: Sum(a) for a in acts})
+    out: dict[int, dict[str, int]] = defaultdict(dict)
+    for row in qs.order_by():
+        n = sum(row[a] or 0 for a in acts)
+        if n:
+            out[row["unit_id"]][row["channel"]] = n
+    return out
+
+
 def _child_map(parent_path: str) -> dict[int, int]:
     """region id → the id of the child of ``parent_path`` it lies under (or of the parent itself)."""
     regions = list(Region.objects.filter(path__startswith=parent_path).values_list("id", "path", "code"))
@@ -185,4 +202,4 @@ def _child_map(parent_path: str) -> dict[int, int]:
     return out
 
 
-__all__ = ["DIMENSIONS", "Answer", "Slice", "counts_by", "slice_for_scope"]
+__all__ = ["DIMENSIONS", "Answer", "Slice", "counts_by", "slice_for_scope", "unit_channel_active"]
