@@ -123,9 +123,10 @@ def _fresh_rate_limits():
     """Rate-limit counters live in the (per-process) cache: every test starts with none."""
     from django.core.cache import cache
 
-    from haochaping.cases import policy, workdays
+    from haochaping.cases import opening, policy, workdays
 
     cache.clear()
+    opening.clear_cache()
     policy.clear_cache()
     workdays.clear_cache()
     yield
