@@ -8,7 +8,7 @@ from haochaping.accounts.scope import ALL_SCOPE
 from haochaping.cases.models import Case, Kind, State
 from haochaping.lib import protect
 from haochaping.ratings.services import service_case_register
-from tests.cases_helpers import open_bad_review
+from tests.cases_helpers import open_bad_review, verify_case
 from tests.conftest import api_client, post_json
 
 COMPLAINT = {"content": "窗口要求重复提交材料", "contact_phone": "13800138000", "contact_name": "李四"}
@@ -135,20 +135,12 @@ def test_openapi_lists_the_case_endpoints(db):
 
 
 def test_state_after_handling_is_reported(world):
-    from django.utils import timezone
 
     from haochaping.cases.services import case_act
 
     u = world.users
     case = open_bad_review(world)
-    case_act(case_id=case.pk, action="assign", user=u["a_dept_admin"], data={"handler": u["a_handler"].pk})
-    case_act(
-        case_id=case.pk,
-        action="callback",
-        user=u["a_handler"],
-        data={"at": timezone.now(), "channel": "phone", "reached": True, "rater_said": "态度差"},
-    )
-    case_act(case_id=case.pk, action="verify", user=u["a_handler"], data={"facts": "属实"})
+    verify_case(world, case, rater_said="态度差", facts="属实")
     case_act(case_id=case.pk, action="explain", user=u["a_handler"], data={"explanation": "已说明"})
     item = api_client(world.key_a).get(f"/api/v1/tickets/{case.number}").json()
     assert item["state"] == State.FEEDBACK and item["outcome"] == "explained" and item["notified_at"]

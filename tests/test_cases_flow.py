@@ -13,7 +13,7 @@ from haochaping.cases.services import case_act, case_rate_by_token
 from haochaping.lib.errors import Conflict, PermissionDenied, ValidationFailed
 from haochaping.messaging.models import SmsMessage
 from haochaping.ratings.codes import Adoption
-from tests.cases_helpers import evidence, open_bad_review
+from tests.cases_helpers import evidence, open_bad_review, verify_case
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -119,14 +119,7 @@ def test_rater_feedback_dissatisfied_reopens_once(world, settings):
     settings.HAOCHAPING_SMS_BACKEND = "console"
     u = world.users
     case = open_bad_review(world)
-    case_act(case_id=case.pk, action="assign", user=u["a_dept_admin"], data={"handler": u["a_handler"].pk})
-    case_act(
-        case_id=case.pk,
-        action="callback",
-        user=u["a_handler"],
-        data={"at": timezone.now(), "channel": "phone", "reached": True, "rater_said": "态度差"},
-    )
-    case_act(case_id=case.pk, action="verify", user=u["a_handler"], data={"facts": "属实"})
+    verify_case(world, case, rater_said="态度差", facts="属实")
     services.feedback_url = spy
     try:
         case_act(case_id=case.pk, action="explain", user=u["a_handler"], data={"explanation": "依法须提交原件"})

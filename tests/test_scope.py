@@ -220,3 +220,21 @@ def test_it_never_lets_an_agency_admin_grant_the_system_admin_role(world):
     )
     own.refresh_from_db()
     assert own.role == "agency_admin"
+
+
+def test_supervisor_pages_are_for_agencies_department_admins_inspectors_and_auditors(world):
+    from haochaping.accounts.scope import scope_for_user
+
+    supervises = {name: scope_for_user(user).supervises for name, user in world.users.items()}
+    assert supervises == {
+        "root": True,
+        "city_admin": True,
+        "a_admin": True,
+        "b_admin": True,
+        "a_dept_admin": True,
+        "a_handler": False,
+        "a_clerk": False,
+        "a_inspector": True,
+        "a_auditor": True,
+        "nobody": False,
+    }

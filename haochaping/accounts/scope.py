@@ -17,6 +17,7 @@ from haochaping.lib.errors import NotFound, PermissionDenied
 
 READ_ONLY_ROLES = {Role.AUDITOR, Role.INSPECTOR}
 REGION_ROLES = {Role.AGENCY_ADMIN, Role.INSPECTOR, Role.AUDITOR}
+UNIT_SUPERVISOR_ROLES = {Role.DEPARTMENT_ADMIN, Role.INSPECTOR, Role.AUDITOR}
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,18 @@ class Scope:
         if self.kind == "staff" and "staff" in lookups:
             return qs.filter(**{lookups["staff"]: self.staff_id})
         return qs.none()
+
+    @property
+    def supervises(self) -> bool:
+        """A supervisor's view (督办、统计、排名、报告): system admins; agency admins, inspectors and auditors of a
+        region; department admins, inspectors and auditors of units. Not case handlers or window staff."""
+        if self.kind == "all":
+            return True
+        if self.kind == "region":
+            return self.role in REGION_ROLES
+        if self.kind == "units":
+            return self.role in UNIT_SUPERVISOR_ROLES
+        return False
 
     def require_write(self) -> None:
         if self.read_only or self.kind == "none":

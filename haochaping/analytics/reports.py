@@ -862,13 +862,7 @@ def report_transition(report_id: int, action: str, user) -> Report:
 
 
 def may_view_reports(scope: Scope) -> bool:
-    if scope.kind == "all":
-        return True
-    if scope.kind == "region":
-        return scope.role in (Role.AGENCY_ADMIN, Role.INSPECTOR, Role.AUDITOR)
-    if scope.kind == "units":
-        return scope.role in (Role.DEPARTMENT_ADMIN, Role.INSPECTOR, Role.AUDITOR)
-    return False  # window staff, case handlers' "staff" scope, no membership
+    return scope.supervises  # window staff, case handlers and logins without a membership: no
 
 
 def may_generate(scope: Scope, *, region: Region | None = None, unit: Organisation | None = None) -> bool:

@@ -21,27 +21,20 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from haochaping.accounts.models import Role
-from haochaping.accounts.scope import READ_ONLY_ROLES, REGION_ROLES, Scope, scope_for_request
+from haochaping.accounts.scope import Scope
 from haochaping.analytics import coverage as cov
 from haochaping.analytics import performance as perf
 from haochaping.cases import workdays
+from haochaping.web.access import supervisor_scope
 
 TABLE_MAX = 200  # rows per table on the page; the downloads hold every row
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _allowed_scope(request: HttpRequest) -> Scope | HttpResponse:
-    scope = scope_for_request(request)
-    allowed = (
-        scope.kind == "all"
-        or (scope.kind == "region" and scope.role in REGION_ROLES)
-        or (scope.kind == "units" and (scope.role == Role.DEPARTMENT_ADMIN or scope.role in READ_ONLY_ROLES))
+    return supervisor_scope(
+        request, _("绩效数据、关注名单和覆盖情况仅向管理机构、部门管理员、监督检查人员和审计人员开放。")
     )
-    if allowed:
-        return scope
-    message = _("绩效数据、关注名单和覆盖情况仅向管理机构、部门管理员、监督检查人员和审计人员开放。")
-    return render(request, "web/message.html", {"title": _("无权限"), "message": message}, status=403)
 
 
 def _percent(value: Decimal | None) -> float | None:

@@ -19,9 +19,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from haochaping.accounts.models import Role
-from haochaping.accounts.scope import REGION_ROLES, Scope, scope_for_request
+from haochaping.accounts.scope import Scope
 from haochaping.analytics.rankings import DEFAULT_MIN_RATINGS, MIN_RATINGS_BOUNDS, Entry, RankingResult, rank
+from haochaping.web.access import supervisor_scope
 
 LEVEL_CHOICES = (
     ("unit", gettext_lazy("单位")),
@@ -35,7 +35,6 @@ METRIC_CHOICES = (
 )
 # The not-ranked list is for reference (largest first); thousands of tiny rows would only slow the page down.
 NOT_RANKED_SHOWN = 300
-UNIT_ROLES = {Role.DEPARTMENT_ADMIN, Role.INSPECTOR, Role.AUDITOR}
 
 
 def last_twelve_months(today: date) -> tuple[date, date]:
@@ -48,16 +47,9 @@ def last_twelve_months(today: date) -> tuple[date, date]:
 
 
 def _rankings_scope(request: HttpRequest) -> Scope | HttpResponse:
-    scope = scope_for_request(request)
-    allowed = (
-        scope.kind == "all"
-        or (scope.kind == "region" and scope.role in REGION_ROLES)
-        or (scope.kind == "units" and scope.role in UNIT_ROLES)
+    return supervisor_scope(
+        request, _("排名仅向管理机构管理员、监督检查人员、审计人员和部门管理员开放；工作人员排名供上级管理使用。")
     )
-    if allowed:
-        return scope
-    message = _("排名仅向管理机构管理员、监督检查人员、审计人员和部门管理员开放；工作人员排名供上级管理使用。")
-    return render(request, "web/message.html", {"title": _("无权限"), "message": message}, status=403)
 
 
 class RankingForm(forms.Form):

@@ -21,28 +21,21 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from haochaping.accounts.models import Role
-from haochaping.accounts.scope import REGION_ROLES, Scope, scope_for_request
+from haochaping.accounts.scope import Scope
 from haochaping.cases import ledger, workdays
 from haochaping.cases import metrics as figures
 from haochaping.cases.models import OPEN_STATES, Appeal, State
 from haochaping.directory.models import Organisation
+from haochaping.web.access import supervisor_scope
 
 LIST_MAX = 200  # appeals and escalated cases shown on the board (the queue lists the rest)
 
 
 def _board_scope(request: HttpRequest) -> Scope | HttpResponse:
     """The user's scope if they may see the board, figures and ledger, else the 403 page."""
-    scope = scope_for_request(request)
-    allowed = (
-        scope.kind == "all"
-        or (scope.kind == "region" and scope.role in REGION_ROLES)
-        or (scope.kind == "units" and scope.role == Role.DEPARTMENT_ADMIN)
+    return supervisor_scope(
+        request, _("督办看板、闭环指标和整改台账仅向管理机构管理员、监督检查人员、审计人员和部门管理员开放。")
     )
-    if allowed:
-        return scope
-    message = _("督办看板、闭环指标和整改台账仅向管理机构管理员、监督检查人员、审计人员和部门管理员开放。")
-    return render(request, "web/message.html", {"title": _("无权限"), "message": message}, status=403)
 
 
 # --- filters ---------------------------------------------------------------------------------------------

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from haochaping.cases import services
 from haochaping.cases.models import CloseReason, State
 from haochaping.cases.services import case_act
-from tests.cases_helpers import open_bad_review
+from tests.cases_helpers import open_bad_review, verify_case
 
 pytestmark = pytest.mark.browser
 
@@ -20,14 +19,7 @@ def feedback_link(world, monkeypatch) -> tuple[str, int]:
     monkeypatch.setattr(services, "feedback_url", lambda token: sent.append(token) or real(token))
     u = world.users
     case = open_bad_review(world)
-    case_act(case_id=case.pk, action="assign", user=u["a_dept_admin"], data={"handler": u["a_handler"].pk})
-    case_act(
-        case_id=case.pk,
-        action="callback",
-        user=u["a_handler"],
-        data={"at": timezone.now(), "channel": "phone", "reached": True, "rater_said": "等了一个小时"},
-    )
-    case_act(case_id=case.pk, action="verify", user=u["a_handler"], data={"facts": "属实"})
+    verify_case(world, case, rater_said="等了一个小时", facts="属实")
     case_act(case_id=case.pk, action="explain", user=u["a_handler"], data={"explanation": "高峰期已增开窗口"})
     return f"/cases/feedback/{sent[-1]}/", case.pk
 
