@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET
 from haochaping.accounts.scope import Scope
 from haochaping.analytics import coverage as cov
 from haochaping.analytics import performance as perf
+from haochaping.analytics.dashboard import format_cell
 from haochaping.cases import workdays
 from haochaping.web.access import supervisor_scope
 
@@ -131,29 +132,19 @@ class CoverageForm(forms.Form):
 # --- display -------------------------------------------------------------------------------------------------
 
 
-def _text(value: Any, kind: str) -> str:
-    if value is None:
-        return "—"
-    if kind == "rate":
-        return f"{value * 100:.1f}%"
-    if kind == "score":
-        return f"{value:.1f}"
-    return str(value)
-
-
 def _cells(rows: list[dict], columns) -> list[dict[str, Any]]:
     shown = [(c, k) for c, _label, k in columns if c != "period"]
-    return [{**r, "cells": [(_text(r.get(c), k), k != "text") for c, k in shown]} for r in rows]
+    return [{**r, "cells": [(format_cell(r.get(c), k), k != "text") for c, k in shown]} for r in rows]
 
 
 def _commend_texts(rows: list[dict]) -> list[dict]:
     return [
         {
             **r,
-            "good_text": _text(r["good_rate"], "rate"),
-            "wilson_text": _text(r["wilson"], "rate"),
-            "bad_text": _text(r["bad_rate"], "rate"),
-            "score_text": _text(r["score"], "score"),
+            "good_text": format_cell(r["good_rate"], "rate"),
+            "wilson_text": format_cell(r["wilson"], "rate"),
+            "bad_text": format_cell(r["bad_rate"], "rate"),
+            "score_text": format_cell(r["score"], "score"),
         }
         for r in rows
     ]
@@ -248,7 +239,7 @@ def _entries(entries: list[perf.WatchEntry], rules: perf.WatchRules, labels: dic
             **e.__dict__,
             "reason_texts": [labels[r] for r in e.reasons],
             "month_rows": [(m, bad, active, bad >= rules.bad_per_month) for m, bad, active in e.months],
-            "bad_rate_text": _text(e.bad_rate, "rate"),
+            "bad_rate_text": format_cell(e.bad_rate, "rate"),
         }
         for e in entries
     ]
@@ -274,12 +265,12 @@ def watchlist(request: HttpRequest) -> HttpResponse:
         {
             "title": _("单位"),
             "entries": _entries(result.units, rules, labels),
-            "avg_text": _text(result.scope_unit_bad_rate, "rate"),
+            "avg_text": format_cell(result.scope_unit_bad_rate, "rate"),
         },
         {
             "title": _("人员"),
             "entries": _entries(result.staff, rules, labels),
-            "avg_text": _text(result.scope_staff_bad_rate, "rate"),
+            "avg_text": format_cell(result.scope_staff_bad_rate, "rate"),
         },
     ]
     context = {
