@@ -81,9 +81,10 @@ def test_random_mix_of_inserts_appeals_and_back_dated_imports_stays_exact(world,
             decision = "approve_appeal" if rnd.random() < 0.7 else "reject_appeal"
             case_act(case_id=case.pk, action=decision, user=u["a_admin"], data={"note": "复核"})
         assert rollups.verify() == [], f"step {step}"
-    assert sum(UnitMonth.objects.values_list("out_1", flat=True)) + sum(
-        UnitMonth.objects.values_list("out_2", flat=True)
-    ) == Case.objects.filter(outcome="not_adopted").count()
+    assert (
+        sum(UnitMonth.objects.values_list("out_1", flat=True)) + sum(UnitMonth.objects.values_list("out_2", flat=True))
+        == Case.objects.filter(outcome="not_adopted").count()
+    )
 
 
 def test_rebuild_and_the_command(world, capsys):

@@ -1,12 +1,13 @@
 """The dashboard's figures (数据看板): the focus (region → unit → staff), the period, and every chart as plain data.
 
-A chart is a dict: ``title``, ``kind`` (how the page draws it: kpi, trend, bar, pie, regions, cases), ``columns``
-(``key``, ``label``, ``type``: text, int, rate, score, date), ``rows`` (raw values: rates are fractions, None for
-"no denominator"), optional ``links`` (drill-down URL per row) and ``note``. The page, data.json, the CSV export
-(and later the reports) all read the same dicts, so the numbers cannot drift apart.
+A chart is a dict: ``title``, ``kind`` (how the page draws it: kpi, trend, bar, pie, regions, cases, offers),
+``columns`` (``key``, ``label``, ``type``: text, int, rate, score, date), ``rows`` (raw values: rates are fractions,
+None for "no denominator"), optional ``links`` (drill-down URL per row) and ``note``. The page, data.json, the CSV
+export (and later the reports) all read the same dicts, so the numbers cannot drift apart.
 
 Every rating figure comes from the rollups through ``selectors.counts_by``: one GROUP BY per chart, never a scan
-of the ratings. The case figures come from ``cases.metrics`` for the same focus and period.
+of the ratings. 评价率 and offers come from the uptake rollups (``analytics.uptake``), the case figures from
+``cases.metrics`` for the same focus and period.
 """
 
 from __future__ import annotations
@@ -24,8 +25,11 @@ from django.utils.translation import gettext as _
 from haochaping.accounts.scope import Scope
 from haochaping.analytics.metrics import Counts, rate_of
 from haochaping.analytics.models import GRADES
-from haochaping.analytics.selectors import Answer, Slice, counts_by
+from haochaping.analytics.selectors import Answer, Slice, counts_by, is_everywhere
+from haochaping.analytics.selectors import region_ids as region_ids_of
+from haochaping.analytics.uptake import Uptake, uptake_for_slice
 from haochaping.cases import metrics as case_figures
+from haochaping.cases import rollup as case_rollup
 from haochaping.cases import workdays
 from haochaping.directory.models import Organisation, Region, Staff, Window
 from haochaping.ratings.codes import Channel, Grade, RaterKind
@@ -291,12 +295,18 @@ def _rate_values(c: Counts) -> list[Any]:
 
 
 CHARTS_BY_KIND = {
-    "region": ("overview", "trend", "grades", "channels", "rater_kinds", "regions", "units", "cases", "case_rates"),
-    "units": ("overview", "trend", "grades", "channels", "rater_kinds", "units", "cases", "case_rates"),
-    "unit": ("overview", "trend", "grades", "channels", "rater_kinds", "staff", "windows"),
-    # StaffMonth has no channel or rater kind: a staff member's figures are grades over months only.
+    "region": (
+        "overview", "trend", "grades", "uptake", "offers", "channels", "rater_kinds", "regions", "units", "cases",
+        "case_rates",
+    ),
+    "units": (
+        "overview", "trend", "grades", "uptake", "offers", "channels", "rater_kinds", "units", "cases", "case_rates",
+    ),
+    "unit": ("overview", "trend", "grades", "uptake", "offers", "channels", "rater_kinds", "staff", "windows"),
+    # StaffMonth has no channel or rater kind, and 办件 and offers are counted per unit: a staff member's figures
+    # are grades over months only.
     "staff": ("overview", "trend", "grades"),
-}
+}  # fmt: skip
 
 
 class Dashboard:
@@ -464,6 +474,65 @@ class Dashboard:
             "rows": rows,
         }
 
+    @property
+    def uptake(self) -> Uptake:
+        if not hasattr(self, "_uptake"):
+            self._uptake = uptake_for_slice(self.slice)
+        return self._uptake
+
+    def _active_by_channel(self) -> dict[str, int]:
+        return {k: sum(c.act.values()) for k, c in self.answer("channel").rows.items()}
+
+    def _chart_uptake(self) -> dict[str, Any]:
+        u = self.uptake
+        rated_after_offer, conversion = u.conversion(self._active_by_channel())
+        columns = [
+            _col("completed", _("办结办件")),
+            _col("rated", _("已评价办件")),
+            _col("rating_rate", _("评价率"), "rate"),
+            _col("rating_rate_with_default", _("评价率（含默认评价）"), "rate"),
+            _col("offers", _("邀评次数")),
+            _col("rated_after_offer", _("邀评渠道评价数")),
+            _col("conversion", _("邀评转化率"), "rate"),
+        ]
+        row = [
+            u.completed, u.rated, u.rating_rate(), u.rating_rate(with_default=True), u.offered, rated_after_offer,
+            conversion,
+        ]  # fmt: skip
+        return {
+            "title": _("评价率与邀评转化"),
+            "kind": "kpi",
+            "columns": columns,
+            "rows": [row],
+            "note": _(
+                "评价率：期间内办结的办件中已有评价人评价的比例（按办结日期统计，之后到达的评价也计入）；"
+                "邀评转化率：有邀评记录的渠道上，主动评价数 ÷ 邀评次数。"
+            ),
+        }
+
+    def _chart_offers(self) -> dict[str, Any]:
+        offers = self.uptake.offers
+        active = self._active_by_channel()
+        labels = dict(Channel.choices)
+        rows = [
+            [str(labels.get(ch, ch)), n, active.get(ch, 0), rate_of(active.get(ch, 0), n)]
+            for ch, n in sorted(offers.items(), key=lambda kv: -kv[1])
+        ]
+        return {
+            "title": _("各渠道邀评与评价"),
+            "kind": "offers",
+            "columns": [
+                _col("channel", _("渠道"), "text"),
+                _col("offers", _("邀评次数")),
+                _col("rated", _("主动评价数")),
+                _col("conversion", _("邀评转化率"), "rate"),
+            ],
+            "rows": rows,
+            "note": _(
+                "邀评：评价器弹出、扫码打开、短信邀评、网上评价组件展示。纸质、电话等渠道没有邀评记录，不在此列。"
+            ),
+        }
+
     def _chart_channels(self) -> dict[str, Any]:
         return self._share_chart("channel", _("评价渠道"), _("渠道"), dict(Channel.choices))
 
@@ -527,7 +596,7 @@ class Dashboard:
         return self._people_chart("window", _("窗口"), _("窗口"), names, link=False)
 
     def _chart_cases(self) -> dict[str, Any]:
-        board = case_figures.open_board(case_figures.cases_in(self.focus.case_scope()))
+        board = case_figures.open_board(case_figures.cases_in(self.focus.case_scope()), by_unit=False)
         return {
             "title": _("在办差评工单"),
             "kind": "cases",
@@ -540,7 +609,12 @@ class Dashboard:
         period = case_figures.Period(self.period.start, min(self.period.end, workdays.today()))
         if period.end < period.start:
             period = case_figures.Period(self.period.start, self.period.start)
-        m = case_figures.case_metrics(case_figures.cases_in(self.focus.case_scope(), period))
+        # From the case rollup (cases/rollup.py): the same figures as case_metrics, without a scan of the cases.
+        s = self.slice
+        region_ids = None
+        if s.region_path and not is_everywhere(s.region_path):
+            region_ids = region_ids_of(s.region_path)
+        m = case_rollup.figures(period.start, period.end, region_ids=region_ids, unit_ids=s.unit_ids)
         columns = [
             _col("opened", _("立案数")),
             _col("closed", _("已办结")),

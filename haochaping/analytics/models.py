@@ -156,6 +156,107 @@ class ItemMonth(Cube):
 CUBES: tuple[type[Cube], ...] = (UnitDay, UnitMonth, ChannelMonth, StaffMonth, ItemMonth)
 
 
+# --- uptake (评价率, 邀评转化率): 办件 completed and rated, offers made (analytics/uptake.py keeps them) -----------
+# Each by day and by month: a period of whole months (the usual question) reads the small month table.
+
+COMPLETION_DAY = ("day", "region_id", "unit_id")
+COMPLETION_MONTH = ("month", "region_id", "unit_id")
+OFFER_DAY = ("day", "region_id", "unit_id", "channel")
+OFFER_MONTH = ("month", "region_id", "unit_id", "channel")
+
+
+class CompletionCounts(models.Model):
+    """办件 completed (办结) in the period × region × unit, and how many of them are rated.
+
+    ``rated`` counts 办件 with a rating given by the rater (any stage, adopted or not); ``rated_any`` also those
+    with only a default rating. A rating arriving after completion updates the period the 办件 was completed in.
+    """
+
+    region_id = models.IntegerField()
+    unit_id = models.IntegerField()
+    completed = models.IntegerField(_("办结办件"), default=0)
+    rated = models.IntegerField(_("已主动评价办件"), default=0)
+    rated_any = models.IntegerField(_("已评价办件（含默认评价）"), default=0)
+
+    MEASURES = ("completed", "rated", "rated_any")
+    DIMENSIONS: tuple[str, ...] = ()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return " · ".join(str(getattr(self, d)) for d in self.DIMENSIONS)
+
+
+class CompletionDay(CompletionCounts):
+    day = models.DateField(_("办结日期"))
+
+    DIMENSIONS = COMPLETION_DAY
+
+    class Meta:
+        verbose_name = _("办件办结日汇总")
+        verbose_name_plural = _("办件办结日汇总")
+        constraints = [models.UniqueConstraint(fields=COMPLETION_DAY, name="rollup_completion_day_key")]
+        indexes = [models.Index(fields=["unit_id", "day"])]
+
+
+class CompletionMonth(CompletionCounts):
+    month = models.DateField(_("月份"))
+
+    DIMENSIONS = COMPLETION_MONTH
+
+    class Meta:
+        verbose_name = _("办件办结月汇总")
+        verbose_name_plural = _("办件办结月汇总")
+        constraints = [models.UniqueConstraint(fields=COMPLETION_MONTH, name="rollup_completion_month_key")]
+        indexes = [models.Index(fields=["unit_id", "month"])]
+
+
+class OfferCounts(models.Model):
+    """Offers to rate made (evaluator shown, QR scanned, SMS sent …) in the period × region × unit × channel."""
+
+    region_id = models.IntegerField()
+    unit_id = models.IntegerField()
+    channel = models.CharField(max_length=15)
+    offers = models.IntegerField(_("邀评次数"), default=0)
+
+    MEASURES = ("offers",)
+    DIMENSIONS: tuple[str, ...] = ()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return " · ".join(str(getattr(self, d)) for d in self.DIMENSIONS)
+
+
+class OfferDay(OfferCounts):
+    day = models.DateField(_("日期"))
+
+    DIMENSIONS = OFFER_DAY
+
+    class Meta:
+        verbose_name = _("邀评日汇总")
+        verbose_name_plural = _("邀评日汇总")
+        constraints = [models.UniqueConstraint(fields=OFFER_DAY, name="rollup_offer_day_key")]
+        indexes = [models.Index(fields=["unit_id", "day"])]
+
+
+class OfferMonth(OfferCounts):
+    month = models.DateField(_("月份"))
+
+    DIMENSIONS = OFFER_MONTH
+
+    class Meta:
+        verbose_name = _("邀评月汇总")
+        verbose_name_plural = _("邀评月汇总")
+        constraints = [models.UniqueConstraint(fields=OFFER_MONTH, name="rollup_offer_month_key")]
+        indexes = [models.Index(fields=["unit_id", "month"])]
+
+
+UPTAKE_CUBES: tuple[type[models.Model], ...] = (CompletionDay, CompletionMonth, OfferDay, OfferMonth)
+
+
 # --- periodic reports (定期报告; analytics/reports.py builds the files) --------------------------------------
 
 

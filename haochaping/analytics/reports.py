@@ -32,6 +32,7 @@ from haochaping.accounts.scope import Scope, unit_and_descendants
 from haochaping.analytics.metrics import Counts
 from haochaping.analytics.models import Report
 from haochaping.analytics.selectors import Answer, Slice, counts_by
+from haochaping.analytics.uptake import Uptake, uptake_for_slice
 from haochaping.cases import metrics as case_figures
 from haochaping.directory.models import Organisation, Region, ServiceItem, Staff, Window
 from haochaping.lib.errors import Conflict, ValidationFailed
@@ -183,6 +184,7 @@ class ReportData:
     trend: list[tuple[str, int, float | None]] = field(default_factory=list)  # (label, counted, bad rate)
     bars: tuple[str, list[tuple[str, int]]] = ("", [])  # (title, [(label, value)])
     case_totals: dict[str, Any] = field(default_factory=dict)
+    uptake: tuple[Uptake, Uptake] | None = None  # (this period, the previous one)
     generated_at: Any = None
 
 
@@ -269,6 +271,12 @@ def _summary(data: ReportData, by: str, now: Answer | None, before: Answer | Non
             lines.append(f"差评率下降最多的{by}：" + "、".join(falls) + "。")
         if not rises and not falls:
             lines.append(f"各{by}差评率无明显变化（两期主动评价均不少于 {MIN_BASE} 件的{by}参与比较）。")
+    if data.uptake is not None:
+        u, pu = data.uptake
+        lines.append(
+            f"本期办结办件 {u.completed:,} 件，评价率 {_pct(u.rating_rate())}（上期 {_pct(pu.rating_rate())}；"
+            f"含默认评价 {_pct(u.rating_rate(with_default=True))}）；邀评 {u.offered:,} 次。"
+        )
     lines.append(
         f"本期经申诉复核不予采纳的评价 {c.set_aside:,} 件（上期 {p.set_aside:,} 件）；"
         "不予采纳的评价不计入任何比率，仅单独列示。"
@@ -389,6 +397,21 @@ def build_report(
     overview = [[label, now_h[key], prev_h[key]] for key, label, _ in HEADLINE_LABELS]
     overview += [[f"{GRADE_LABELS[g]}（含默认）", now_h["by_grade"][g], prev_h["by_grade"][g]] for g in (5, 4, 3, 2, 1)]
     kinds = {label: kind_ for _, label, kind_ in HEADLINE_LABELS}
+    data.uptake = (uptake_for_slice(s), uptake_for_slice(ps))
+    active = [
+        {k: sum(c.act.values()) for k, c in counts_by(x, "channel").rows.items()} for x in (s, ps)
+    ]  # fmt: skip
+    u_now, u_prev = data.uptake
+    uptake_rows = [
+        ("办结办件", "int", u_now.completed, u_prev.completed),
+        ("已评价办件", "int", u_now.rated, u_prev.rated),
+        ("评价率", "rate", u_now.rating_rate(), u_prev.rating_rate()),
+        ("评价率（含默认评价）", "rate", u_now.rating_rate(with_default=True), u_prev.rating_rate(with_default=True)),
+        ("邀评次数", "int", u_now.offered, u_prev.offered),
+        ("邀评转化率", "rate", u_now.conversion(active[0])[1], u_prev.conversion(active[1])[1]),
+    ]
+    overview += [[label, now_v, prev_v] for label, _, now_v, prev_v in uptake_rows]
+    kinds.update({label: kind_ for label, kind_, _, _ in uptake_rows})
     data.tables.append(
         Table(
             "概况",

@@ -4,6 +4,8 @@
 - A rating set aside or counted again (``adoption``): ``ratings.services.rating_set_adoption`` calls
   ``adoption_changed`` in the transaction of the appeal decision, which moves its count between groups.
 - Ratings written around intake (the demo generator, a restore): ``haochaping rollups rebuild``.
+- The uptake rollups (评价率, 邀评转化率; analytics/uptake.py) and the case figures by day of opening
+  (cases/rollup.py) are rebuilt and verified with these.
 
 Each change is aggregated in memory per cube and key first, then written with one upsert per key
 (``INSERT … ON CONFLICT (key) DO UPDATE SET n = n + excluded.n``), which is atomic on SQLite and PostgreSQL alike,
@@ -77,34 +79,42 @@ class Delta:
             self.by_cube[cube][key][index] += sign
 
     def write(self) -> None:
-        # The driver's own cursor, not Django's wrapper: on a single rating the wrapper's query conversion cost
-        # as much as the four upserts themselves (docs/performance.md). Same connection, same transaction.
-        connection.ensure_connection()
-        cursor = connection.connection.cursor()
-        try:
-            for cube, rows in self.by_cube.items():
-                changed = [(*key, *counts) for key, counts in rows.items() if any(counts)]
-                if changed:
-                    cursor.executemany(_upsert_sql(cube), changed)
-        finally:
-            cursor.close()
+        for cube, rows in self.by_cube.items():
+            upsert_rows(cube, [(*key, *counts) for key, counts in rows.items() if any(counts)])
+
+
+def upsert_rows(model: type, rows: list[tuple]) -> None:
+    """Add each row's measures to the stored row with the same key (dimensions first, then the measures).
+
+    The driver's own cursor, not Django's wrapper: on a single rating the wrapper's query conversion cost as much
+    as the upserts themselves (docs/performance.md). Same connection, same transaction.
+    """
+    if not rows:
+        return
+    connection.ensure_connection()
+    cursor = connection.connection.cursor()
+    try:
+        cursor.executemany(_upsert_sql(model), rows)
+    finally:
+        cursor.close()
 
 
 _SQL: dict[tuple[str, str], str] = {}
 _MARK = {"sqlite": "?", "postgresql": "%s"}  # the drivers' own parameter styles
 
 
-def _upsert_sql(cube: type[Cube]) -> str:
-    key = (cube._meta.db_table, connection.vendor)
+def _upsert_sql(model: type) -> str:
+    key = (model._meta.db_table, connection.vendor)
     if key not in _SQL:
         q = connection.ops.quote_name
-        table = q(cube._meta.db_table)
-        columns = [*cube.DIMENSIONS, *MEASURES]
+        table = q(model._meta.db_table)
+        measures = getattr(model, "MEASURES", MEASURES)  # the rating cubes share the module's grade counts
+        columns = [*model.DIMENSIONS, *measures]
         _SQL[key] = (
             f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) "
             f"VALUES ({', '.join([_MARK[connection.vendor]] * len(columns))}) "
-            f"ON CONFLICT ({', '.join(q(c) for c in cube.DIMENSIONS)}) DO UPDATE SET "
-            + ", ".join(f"{q(m)} = {table}.{q(m)} + excluded.{q(m)}" for m in MEASURES)
+            f"ON CONFLICT ({', '.join(q(c) for c in model.DIMENSIONS)}) DO UPDATE SET "
+            + ", ".join(f"{q(m)} = {table}.{q(m)} + excluded.{q(m)}" for m in measures)
         )
     return _SQL[key]
 
@@ -196,6 +206,11 @@ def rebuild(*, chunk: int = 20_000) -> dict[str, int]:
         ]
         RowWriter(cube).insert(rows)
         sizes[cube.__name__] = len(rows)
+    from haochaping.analytics import uptake  # it builds on this module
+    from haochaping.cases import rollup as case_rollup
+
+    sizes.update(uptake.rebuild())
+    sizes.update(case_rollup.rebuild())
     return sizes
 
 
@@ -221,6 +236,11 @@ def verify() -> list[Difference]:
             e, s = expected.get(key, (0,) * len(MEASURES)), stored.get(key, (0,) * len(MEASURES))
             if e != s:
                 differences.append(Difference(cube.__name__, key, e, s))
+    from haochaping.analytics import uptake  # it builds on this module
+    from haochaping.cases import rollup as case_rollup
+
+    differences.extend(Difference(*d) for d in uptake.verify())
+    differences.extend(Difference(*d) for d in case_rollup.verify())
     return differences
 
 

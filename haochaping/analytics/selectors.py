@@ -93,20 +93,20 @@ def _cube_for(by: str, s: Slice) -> tuple[type[Cube], Slice]:
     return UnitMonth, s
 
 
-def _is_everywhere(path: str) -> bool:
+def is_everywhere(path: str) -> bool:
     """A top-level region with no sibling: its subtree is every rating (no filter needed, the cube is scanned)."""
     return path.count("/") == 1 and not Region.objects.filter(parent__isnull=True).exclude(path=path).exists()
 
 
-def _region_ids(path: str) -> list[int]:
+def region_ids(path: str) -> list[int]:
     return list(Region.objects.filter(path__startswith=path).values_list("id", flat=True))
 
 
 def _filter(cube: type[Cube], s: Slice) -> Q:
     time_col = "day" if cube is UnitDay else "month"
     q = Q(**{f"{time_col}__gte": s.start, f"{time_col}__lte": s.end})
-    if s.region_path and not _is_everywhere(s.region_path):
-        q &= Q(region_id__in=_region_ids(s.region_path))
+    if s.region_path and not is_everywhere(s.region_path):
+        q &= Q(region_id__in=region_ids(s.region_path))
     if s.unit_ids is not None:
         assert "unit_id" in cube.DIMENSIONS, f"{cube.__name__} cannot filter by unit"
         q &= Q(unit_id__in=s.unit_ids)

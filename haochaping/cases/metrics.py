@@ -173,14 +173,17 @@ def _workday_means(qs: QuerySet, key_expr: Any = None) -> dict | None:
     return {k: round(total / n, 1) for k, (total, n) in sums.items()}
 
 
-def case_metrics(qs_cases: QuerySet, ratings_qs: QuerySet | None = None) -> dict[str, Any]:
+def case_metrics(
+    qs_cases: QuerySet, ratings_qs: QuerySet | None = None, *, workday_means: bool = True
+) -> dict[str, Any]:
     """All figures for one set of cases (already scoped and limited to the period by the caller).
 
     With ``ratings_qs`` (ratings of the same scope and period), adds ``ratings`` (adopted ratings),
-    ``bad_ratings`` (adopted 差评, defaults excluded) and ``bad_rate``.
+    ``bad_ratings`` (adopted 差评, defaults excluded) and ``bad_rate``. ``workday_means=False`` skips the mean in
+    working days (a Python pass over up to ``WORKDAY_ROWS_MAX`` rows) for callers that do not show it.
     """
     row = _annotated(qs_cases).aggregate(**_aggregates())
-    means = _workday_means(qs_cases)
+    means = _workday_means(qs_cases) if workday_means else None
     out = _derive(row, means, None)
     if ratings_qs is not None:
         r = ratings_qs.order_by().aggregate(
@@ -324,8 +327,9 @@ def _overdue_q(today: date) -> Q:
     return Q(due_on__lt=today, paused_at__isnull=True) & ~Q(state__in=(State.FEEDBACK, State.CLOSED))
 
 
-def open_board(qs: QuerySet, today: date | None = None) -> dict[str, Any]:
-    """Open cases of ``qs`` (scoped, filtered) by age bucket × state, and by unit. Two grouped queries."""
+def open_board(qs: QuerySet, today: date | None = None, *, by_unit: bool = True) -> dict[str, Any]:
+    """Open cases of ``qs`` (scoped, filtered) by age bucket × state, and (``by_unit``) by unit. Two grouped
+    queries; the dashboard, which shows only the states, skips the second (and its working-day ages)."""
     today = today or workdays.today()
     cut = age_cutoffs(today, [lo for _, lo, _ in AGE_BUCKETS if lo > 0])
     open_qs = qs.order_by().filter(state__in=OPEN_STATES)
@@ -362,6 +366,9 @@ def open_board(qs: QuerySet, today: date | None = None) -> dict[str, Any]:
         "total": sum(r["total"] for r in matrix),
         "overdue": sum(r["overdue"] for r in matrix),
     }
+    board = {"buckets": [label for label, _, _ in AGE_BUCKETS], "matrix": matrix, "totals": totals, "units": []}
+    if not by_unit:
+        return board
     state_aggs = {s.value: Count("pk", filter=Q(state=s)) for s in OPEN_STATE_ORDER}
     unit_rows = list(
         open_qs.values("unit_id").annotate(
@@ -374,9 +381,5 @@ def open_board(qs: QuerySet, today: date | None = None) -> dict[str, Any]:
         r["oldest_age"] = workdays.workdays_between(r["oldest"], today) if r["oldest"] else None
         r["states"] = [(s.value, r[s.value]) for s in OPEN_STATE_ORDER]
     unit_rows.sort(key=lambda r: (-r["overdue"], -(r["oldest_age"] or 0), r["name"]))
-    return {
-        "buckets": [label for label, _, _ in AGE_BUCKETS],
-        "matrix": matrix,
-        "totals": totals,
-        "units": unit_rows,
-    }
+    board["units"] = unit_rows
+    return board

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from haochaping.accounts.scope import Scope
-from haochaping.cases import workdays
+from haochaping.cases import rollup, workdays
 from haochaping.cases.models import Case, CaseEvent, Kind, State
 from haochaping.cases.policy import policy_for_path
 from haochaping.directory.models import Organisation, Region, ServiceItem, Staff, Window
@@ -66,15 +66,17 @@ _RATING_COLUMNS = (
 
 def open_missing(*, batch: int = 2000) -> int:
     """Open cases for stored 差评 that have none (ratings imported around intake, or before this app existed)."""
-    opened = 0
+    opened, after = 0, 0
     while True:
+        # Keyset pagination by id: one pass over the ratings in all, not a rescan from the start per batch.
         ratings = list(
-            Rating.objects.filter(grade__lte=2, is_default=False, case__isnull=True)
+            Rating.objects.filter(id__gt=after, grade__lte=2, is_default=False, case__isnull=True)
             .order_by("id")
             .values(*_RATING_COLUMNS)[:batch]
         )
         if not ratings:
             return opened
+        after = ratings[-1]["id"]
         with transaction.atomic():
             opened += _open(ratings, timezone.now(), opened_at=lambda r: r["received_at"], note="差评补立案")
 
@@ -131,6 +133,7 @@ def _open(ratings: list[dict], now: datetime, *, opened_at, note: str) -> int:
         )
     _writer(Case).insert(rows)
     _insert_opening_events([r["id"] for r in ratings], note)
+    rollup.mark(rollup.key_of(r["opened_at"], r["region_id"], r["unit_id"]) for r in rows)
     return len(rows)
 
 
@@ -286,6 +289,7 @@ def complaint_open(complaint: ComplaintIn, *, scope: Scope, actor=None, actor_la
     )
     with transaction.atomic():
         case.save()
+        rollup.mark_case(case)
         CaseEvent.objects.create(
             case=case, action="open", to_state=State.NEW, actor=actor, actor_label=actor_label, at=now,
             note="投诉立案", data={"unit": case.unit_id, "channel": case.channel},

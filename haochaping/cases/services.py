@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from haochaping.cases import access, workdays
+from haochaping.cases import access, rollup, workdays
 from haochaping.cases.machine import ACTIONS, REOPEN_TARGET, Action
 from haochaping.cases.models import (
     Appeal,
@@ -248,11 +248,13 @@ def case_act(
                 actor = Actor.for_user(user, case)
             _check(case, spec, actor, files)
             before = case.state
+            before_key = rollup.key_of(case.opened_at, case.region_id, case.unit_id)
             event_data, note = _APPLY[action](case, spec, actor, data, now)
             if spec.target is not None and case.state == before and action not in ("rate_handling",):
                 case.state = spec.target
             refresh_due(case)
             case.save()
+            rollup.mark([before_key, rollup.key_of(case.opened_at, case.region_id, case.unit_id)])
             event = _event(case, action, actor, before=before, note=note, now=now, **event_data)
             if files:
                 _store_files(case, event, files, actor.user, now, stored)

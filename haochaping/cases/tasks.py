@@ -25,6 +25,17 @@ def sweep_cases() -> None:
     logger.info("case sweep: %s", report.counts())
 
 
+@db_periodic_task(crontab(minute="*"))
+@lock_task("haochaping-case-figures")
+def refresh_case_figures() -> None:
+    """Recompute the case figures whose cases changed (cases/rollup.py), so dashboard readers find little to do."""
+    from haochaping.cases.rollup import refresh
+
+    n = refresh()
+    if n:
+        logger.info("case figures: %d day keys recomputed", n)
+
+
 @db_periodic_task(crontab(hour="2", minute="10"))
 @lock_task("haochaping-default-ratings")
 def default_ratings() -> None:

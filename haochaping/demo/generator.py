@@ -440,6 +440,15 @@ RATING_COLUMNS = (
     "received_at",
     "client",
 )
+OFFER_COLUMNS = (
+    "kind", "channel", "service_case_id", "stage", "unit_id", "region_id", "window_id", "staff_id", "source",
+    "offered_at",
+)  # fmt: skip
+# Which offer precedes a rating on a channel (ratings.RatingOffer.Kind); paper, phone and default have none.
+OFFER_KIND = {
+    "hall_tablet": "evaluator", "hall_terminal": "evaluator", "qr": "qr_scan", "sms": "sms", "pc": "widget",
+    "app": "widget", "mini_program": "widget",
+}  # fmt: skip
 CLIENT = "demo"
 DAYS = 395  # about 13 months
 DEFAULT_AFTER_DAYS = 7  # an unrated completed case gets its 默认评价 this long after completion
@@ -499,6 +508,7 @@ class Adapters:
 class Chunk:
     cases: list[tuple]
     ratings: list[tuple]
+    offers: list[tuple] = field(default_factory=list)
 
 
 @dataclass
@@ -615,12 +625,17 @@ class ActivityGenerator:
         self.end_ts = int(end.timestamp())
         self.rng = random.Random(f"haochaping-demo-activity-{seed}")
         self.comment_rng = random.Random(f"haochaping-demo-comments-{seed}")
+        # Offers (邀评记录) draw from their own stream, so adding them left the ratings exactly as they were.
+        self.offer_rng = random.Random(f"haochaping-demo-offers-{seed}")
         self.tag_sets, self.adapters = tag_sets, adapters
         self.next_case_id = case_id_start
         self.chunk_size = chunk_size
         self.cases: list[tuple] = []
         self.ratings: list[tuple] = []
-        self.stats = {"ratings": 0, "case_bound": 0, "cases": 0, "good": 0, "bad": 0, "default": 0, "comments": 0}
+        self.offers: list[tuple] = []
+        self.stats = {
+            "ratings": 0, "case_bound": 0, "cases": 0, "good": 0, "bad": 0, "default": 0, "comments": 0, "offers": 0,
+        }  # fmt: skip
         self._tags_json: dict[tuple[str, ...], str] = {(): "[]"}
         self._answers_json: dict[tuple[tuple[str, str], ...], str] = {}
         self._build(ids)
@@ -924,7 +939,56 @@ class ActivityGenerator:
             )
         )
         stats["ratings"] += 1
+        if not is_default and channel in OFFER_KIND:
+            r = self.offer_rng.random()
+            before = 3600 + int(r * 7200) if channel == "sms" else 5 + int(r * 60)  # an SMS waits; a prompt does not
+            self._offer(channel, rated_at - before, unit.id, region_id, case_id, stage, window_id, staff_id)
         return grade
+
+    def _offer(
+        self,
+        channel: str,
+        at: int,
+        unit_id: int,
+        region_id: int,
+        case_id: int | None = None,
+        stage: str = "",
+        window_id: int | None = None,
+        staff_id: int | None = None,
+    ) -> None:
+        if at > self.end_ts:
+            return
+        kind = OFFER_KIND[channel]
+        self.offers.append(
+            (kind, channel, case_id, stage, unit_id, region_id, window_id, staff_id, "demo", self.adapters.dt(at))
+        )
+        self.stats["offers"] += 1
+
+    def _unanswered_offers(
+        self,
+        bound: dict,
+        *,
+        onsite: bool,
+        counter_at: int,
+        counter_stage: str,
+        done: bool,
+        completed: int,
+        rated_stages: set[str],
+    ) -> None:
+        """Offers nobody took up: the evaluator shown at the counter, the widget or SMS after completion."""
+        if self.stats["ratings"] >= self.target:
+            return
+        orng = self.offer_rng.random
+        where = (bound["unit"].id, bound["region_id"], bound["case_id"])
+        people = (bound["window_id"], bound["staff_id"])
+        if onsite and counter_stage not in rated_stages and orng() < 0.85:
+            self._offer("hall_tablet", counter_at + 15, *where, counter_stage, *people)
+        if done and "complete" not in rated_stages:
+            if not onsite and orng() < 0.6:
+                channel = ("pc", "app", "mini_program")[int(orng() * 3)]
+                self._offer(channel, completed + 300, *where, "complete", *people)
+            elif orng() < 0.2:
+                self._offer("sms", completed + 3600, *where, "complete", *people)
 
     # -- events ------------------------------------------------------------------------------------
 
@@ -989,6 +1053,15 @@ class ActivityGenerator:
                     sms_phone = sms_phone or ch == "sms"
                     g = self._rating(stage="complete", channel=ch, rated_at=at, context=CONTEXT_OF_CHANNEL[ch], **bound)
                     rated.append(("complete", g, at, ch))
+        self._unanswered_offers(
+            bound,
+            onsite=onsite,
+            counter_at=completed if instant else accepted,
+            counter_stage="complete" if instant else "accept",
+            done=done,
+            completed=completed,
+            rated_stages={stage for stage, *_ in rated},
+        )
         if (
             done
             and not unit.perfect
@@ -1052,6 +1125,9 @@ class ActivityGenerator:
             staff_id = w.staff[int(rnd() * len(w.staff))] if w.staff and rnd() < 0.6 else None
             target = "staff" if staff_id is not None and rnd() < 0.4 else "window"
             ch = self._pick(MIX_COUNTER_PERFECT if w.unit.perfect else MIX_WALK_IN)
+            if self.offer_rng.random() < 0.12:  # someone walked away while the evaluator asked
+                at = day_ts + 32400 + int(self.offer_rng.random() * 28800)  # 9:00–17:00; own stream, as above
+                self._offer("hall_tablet", at, w.unit.id, w.hall_region_id, None, "", w.id, staff_id)
             self._rating(
                 target=target,
                 unit=w.unit,
@@ -1159,6 +1235,6 @@ class ActivityGenerator:
             yield self._flush()
 
     def _flush(self) -> Chunk:
-        chunk = Chunk(self.cases, self.ratings)
-        self.cases, self.ratings = [], []
+        chunk = Chunk(self.cases, self.ratings, self.offers)
+        self.cases, self.ratings, self.offers = [], [], []
         return chunk

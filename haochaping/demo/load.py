@@ -35,7 +35,7 @@ from haochaping.accounts.roles import sync_role_groups
 from haochaping.demo import generator as gen
 from haochaping.directory.models import Hall, Organisation, Platform, Region, ServiceItem, Staff, Window
 from haochaping.lib import protect
-from haochaping.ratings.models import Rating, ServiceCase, Tag, TagSet
+from haochaping.ratings.models import Rating, RatingOffer, ServiceCase, Tag, TagSet
 from haochaping.ratings.rowwriter import RowWriter
 
 DEMO_PASSWORD = "demo12345"
@@ -423,6 +423,8 @@ def write_activity(
     rating_writer = RowWriter(Rating)
     map_case = _column_mapper(case_writer, gen.CASE_COLUMNS)
     map_rating = _column_mapper(rating_writer, gen.RATING_COLUMNS)
+    offer_writer = RowWriter(RatingOffer)
+    map_offer = _column_mapper(offer_writer, gen.OFFER_COLUMNS)
     first_id = (ServiceCase.objects.aggregate(m=Max("id"))["m"] or 0) + 1
     stream = gen.ActivityGenerator(
         plan,
@@ -435,7 +437,7 @@ def write_activity(
         case_id_start=first_id,
     )
     started = time.perf_counter()
-    tables = (ServiceCase._meta.db_table, Rating._meta.db_table)
+    tables = (ServiceCase._meta.db_table, Rating._meta.db_table, RatingOffer._meta.db_table)
     step, next_report = max(ratings // 10, 1), 0
     with transaction.atomic(), _indexes_built_afterwards(*tables), connection.cursor() as cursor:
         for chunk in stream:
@@ -443,6 +445,8 @@ def write_activity(
                 _insert(cursor, ServiceCase, case_writer, [map_case(r) for r in chunk.cases])
             if chunk.ratings:
                 _insert(cursor, Rating, rating_writer, [map_rating(r) for r in chunk.ratings])
+            if chunk.offers:
+                _insert(cursor, RatingOffer, offer_writer, [map_offer(r) for r in chunk.offers])
             done = stream.stats["ratings"]
             if done >= next_report:
                 next_report = done + step
@@ -479,7 +483,8 @@ def _after_bulk_load() -> None:
             cursor.execute("ANALYZE")
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         elif connection.vendor == "postgresql":
-            cursor.execute(f"ANALYZE {ServiceCase._meta.db_table}, {Rating._meta.db_table}")
+            tables = ", ".join(m._meta.db_table for m in (ServiceCase, Rating, RatingOffer))
+            cursor.execute(f"ANALYZE {tables}")
 
 
 def default_api_key_file() -> Path:

@@ -103,6 +103,7 @@ def service_case_register(
     with transaction.atomic():
         case = ServiceCase.objects.select_for_update().filter(case_no=case_no).first()
         created = case is None
+        before = None if created else (case.status, case.completed_at, case.region_id, case.unit_id)
         if created:
             name_enc = protect.encrypt(applicant_name)
             phone_enc, cert_enc = protect.encrypt(applicant_phone), protect.encrypt(applicant_cert)
@@ -124,7 +125,7 @@ def service_case_register(
                 applicant_cert_enc=cert_enc,
                 applicant_cert_hash=protect.lookup_hash(applicant_cert),
                 accepted_at=accepted_at or now,
-                completed_at=completed_at,
+                completed_at=completed_at or (now if status == CaseStatus.COMPLETED else None),
                 registered_by=api_key,
             )
         else:
@@ -135,6 +136,8 @@ def service_case_register(
             case.stage, case.status = stage, status
             case.completed_at = completed_at or (now if status == CaseStatus.COMPLETED else case.completed_at)
             case.save(update_fields=["stage", "status", "completed_at", "updated_at"])
+        for hook in _case_hooks:
+            hook(before, case)
         token, expires_at = None, None
         if not EvaluationToken.objects.filter(service_case=case, stage=case.stage, sequence=1).exists():
             token, expires_at = _issue_token(case, case.stage, 1, now)
@@ -241,6 +244,16 @@ def rating_submit_with_token(token: str, data: TokenRatingIn) -> ItemResult:
 
 
 # --- adoption (采纳状态): set by the appeal review of the cases app ----------------------------------------
+
+_case_hooks: list[Callable[[tuple | None, ServiceCase], Any]] = []
+
+
+def register_case_hook(hook: Callable[[tuple | None, ServiceCase], Any]) -> None:
+    """``hook(before, case)`` runs in the transaction that registers or updates a 办件; ``before`` is
+    (status, completed_at, region_id, unit_id) as it was, or None for a new 办件."""
+    if hook not in _case_hooks:
+        _case_hooks.append(hook)
+
 
 _adoption_hooks: list[Callable[[dict, str], Any]] = []
 ADOPTION_FIELDS = (

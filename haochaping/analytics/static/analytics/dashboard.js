@@ -137,7 +137,21 @@
     return o;
   }
 
-  var BUILD = { trend: trend, grades: grades, pie: pie, bar: hbar, regions: hbar, cases: cases };
+  function offers(chart) {
+    var o = base();
+    o.legend = { top: 0 };
+    var conversion = values(chart, "conversion");
+    o.xAxis = { type: "category", data: values(chart, "channel"), axisLabel: { interval: 0, width: 64, overflow: "break" } };
+    o.yAxis = { type: "value", minInterval: 1 };
+    o.series = [
+      { name: chart.columns[col(chart, "offers")].label, type: "bar", data: values(chart, "offers"), itemStyle: { color: SKY } },
+      { name: chart.columns[col(chart, "rated")].label, type: "bar", data: values(chart, "rated"), itemStyle: { color: BLUE },
+        label: { show: true, position: "top", formatter: function (p) { return pct(conversion[p.dataIndex]); } } }
+    ];
+    return o;
+  }
+
+  var BUILD = { trend: trend, grades: grades, pie: pie, bar: hbar, regions: hbar, cases: cases, offers: offers };
 
   function draw(section, chart) {
     var box = section.querySelector('[data-box="main"]');
