@@ -52,6 +52,7 @@ def bench_environ(*, postgres_admin_url: str | None, label: str) -> tuple[dict[s
     env["SECRET_KEY"] = secrets.token_urlsafe(40)
     env["HAOCHAPING_PII_KEYS"] = secrets.token_urlsafe(32)
     env["HAOCHAPING_PII_HASH_KEY"] = secrets.token_urlsafe(32)
+    env["HAOCHAPING_SEAL_KEY"] = secrets.token_urlsafe(32)
     env["ALLOWED_HOSTS"] = "127.0.0.1,localhost"
     env["LOG_LEVEL"] = "WARNING"
     for name in ("HAOCHAPING_TESTING", "HAOCHAPING_DEMO"):

@@ -80,7 +80,7 @@ def run(args, label: str) -> dict:
     if args.without:
         from haochaping.ratings import intake
 
-        modules = {"cases": "haochaping.cases.", "rollups": "haochaping.analytics."}
+        modules = {"cases": "haochaping.cases.", "rollups": "haochaping.analytics.", "seal": "haochaping.seal."}
         left_out = [modules[name.strip()] for name in args.without.split(",") if name.strip()]
         intake._after_write[:] = [
             (wants, hook) for wants, hook in intake._after_write if not hook.__module__.startswith(tuple(left_out))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -35,6 +36,19 @@ if not PII_KEYS or not PII_HASH_KEY:
         PII_HASH_KEY = PII_HASH_KEY or "hcp-dev-pii-hash-key"
     else:
         raise ImproperlyConfigured("HAOCHAPING_PII_KEYS and HAOCHAPING_PII_HASH_KEY must be set in production")
+# Tamper evidence (docs/tamper-evidence.md): HMAC key of the record seals; retired keys stay listed, comma-separated,
+# so seals made with them still verify.
+HAOCHAPING_SEAL_KEY = envsecret("HAOCHAPING_SEAL_KEY") or ""
+HAOCHAPING_SEAL_OLD_KEYS = [k for k in (envsecret("HAOCHAPING_SEAL_OLD_KEYS") or "").split(",") if k.strip()]
+if not HAOCHAPING_SEAL_KEY:
+    if DEBUG or TESTING or DEMO:
+        HAOCHAPING_SEAL_KEY = "hcp-dev-seal-key:" + SECRET_KEY
+    else:
+        raise ImproperlyConfigured("HAOCHAPING_SEAL_KEY must be set in production")
+
+# Personal data of ratings, 办件 and cases older than this many months is cleared by the nightly purge
+# (`haochaping purge_personal_data`, docs/privacy.md); the records themselves stay. 0 = never purge.
+HAOCHAPING_PII_RETENTION_MONTHS = envint("HAOCHAPING_PII_RETENTION_MONTHS", 36)
 
 ALLOWED_HOSTS = [h for h in envstr("ALLOWED_HOSTS", "*" if (DEBUG or DEMO or TESTING) else "").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in envstr("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
@@ -58,12 +72,22 @@ INSTALLED_APPS = [
     "haochaping.messaging",
     "haochaping.cases",
     "haochaping.analytics",
+    "haochaping.integrity",
+    "haochaping.seal",
+    "haochaping.audit",
     "haochaping.demo",
     "huey.contrib.djhuey",
+    # Web security (docs/security.md): login throttling, TOTP second factor, Content-Security-Policy.
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "haochaping.lib.abuse.BodySizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "haochaping.web.middleware.IgnoreBrowserLanguageMiddleware",
@@ -71,8 +95,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "haochaping.audit.services.AuditContextMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "haochaping.accounts.twofactor.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it sees the outcome of the login views (axes: lockout after repeated failures).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "haochaping.urls"
@@ -135,8 +164,82 @@ MEDIA_URL = "/media/"
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 
-SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# --- Web security (docs/security.md) ---
+# "Production" is everything that is not DEBUG, tests or the demo: there the secure defaults below apply and
+# `manage.py check --deploy` passes with no warning (tests/test_security_deploy.py).
+PRODUCTION = not (DEBUG or TESTING or DEMO)
+SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", PRODUCTION)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 12 * 3600)
+CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", SESSION_COOKIE_SECURE)
+CSRF_COOKIE_SAMESITE = "Lax"
+# Behind a TLS-terminating proxy: SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto (the proxy must overwrite it).
+_proxy_ssl_header = envstr("SECURE_PROXY_SSL_HEADER")
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", PRODUCTION)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the load balancer's plain-HTTP probe
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", PRODUCTION)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"  # token links (/r/<token>/) must not leak to other sites
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"  # the rating widget (ratings/embed.py) is exempt and sets CSP frame-ancestors itself
+
+# Content-Security-Policy (django-csp 4): same-origin only; the few inline <script>/<style> blocks carry the
+# per-request nonce ({{ request.csp_nonce }}). ratings/embed.py replaces frame-ancestors per API key.
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+_csp_report_uri = envstr("CSP_REPORT_URI")
+if _csp_report_uri:
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [_csp_report_uri]
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT failed logins for one username from one address,
+# that pair is locked out for the cool-off. The first backend checks the lockout; ModelBackend authenticates.
+AUTHENTICATION_BACKENDS = [
+    "haochaping.accounts.twofactor.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = envbool("HAOCHAPING_LOGIN_THROTTLE", True)
+AXES_FAILURE_LIMIT = envint("HAOCHAPING_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("HAOCHAPING_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "haochaping.accounts.twofactor.axes_client_ip"
+AXES_LOCKOUT_CALLABLE = "haochaping.accounts.twofactor.lockout_response"
+AXES_VERBOSE = False
+
+# TOTP second factor (django-otp): optional for every staff account (/account/two-factor/); with this on,
+# superusers and system/agency administrators must enrol and verify a code at login before any page.
+HAOCHAPING_REQUIRE_2FA_FOR_ADMINS = envbool("HAOCHAPING_REQUIRE_2FA_FOR_ADMINS", False)
+OTP_TOTP_ISSUER = envstr("OTP_TOTP_ISSUER", "好差评")
+
+# --- Abuse controls on public endpoints (haochaping/lib/abuse.py, docs/security.md) ---
+# Largest form/JSON body Django parses in memory; uploads (evidence files) stream to disk and have their own cap.
+DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = envint("DATA_UPLOAD_MAX_NUMBER_FIELDS", 2000)
+# Per-path body caps (bytes), checked on Content-Length before anything is read: a clear 413.
+HAOCHAPING_PUBLIC_BODY_MAX = envint("HAOCHAPING_PUBLIC_BODY_MAX", 64 * 1024)
+# Optional captcha: dotted path to a callable(request) -> bool that the public forms call; None = off.
+HAOCHAPING_CAPTCHA_VERIFIER = envstr("HAOCHAPING_CAPTCHA_VERIFIER") or None
+# Per phone number: ratings and complaints accepted from one phone per hour on the public pages.
+HAOCHAPING_PUBLIC_POSTS_PER_PHONE_PER_HOUR = envint("HAOCHAPING_PUBLIC_POSTS_PER_PHONE_PER_HOUR", 10)
 
 # --- 好差评 rules that vary by deployment (regime.md: "make it configurable") ---
 # Grade label set: "satisfaction" (非常满意 … 非常不满意) or "quality" (很好 … 很差).
@@ -247,3 +350,18 @@ HAOCHAPING_WATCHLIST_RATE_MARGIN_PERMILLE = envint("HAOCHAPING_WATCHLIST_RATE_MA
 HAOCHAPING_WATCHLIST_MIN_RATINGS = envint("HAOCHAPING_WATCHLIST_MIN_RATINGS", 50)
 if not 1 <= HAOCHAPING_WATCHLIST_BAD_MONTHS <= HAOCHAPING_WATCHLIST_WINDOW_MONTHS <= 12:
     raise ImproperlyConfigured("HAOCHAPING_WATCHLIST_BAD_MONTHS ≤ HAOCHAPING_WATCHLIST_WINDOW_MONTHS ≤ 12 are needed")
+
+# --- Integrity signals (haochaping.integrity, docs/integrity-signals.md) ---
+# Thresholds of the rules in integrity/rules.py; each is explained in the doc. Shares are in per mille (‰).
+HAOCHAPING_SIGNAL_BRUSH_MIN = envint("HAOCHAPING_SIGNAL_BRUSH_MIN", 8)  # 非常满意 from one device/QR code …
+HAOCHAPING_SIGNAL_BRUSH_MINUTES = envint("HAOCHAPING_SIGNAL_BRUSH_MINUTES", 10)  # … within this many minutes
+HAOCHAPING_SIGNAL_BRUSH_RATIO = envint("HAOCHAPING_SIGNAL_BRUSH_RATIO", 5)  # … and this many times its usual rate
+HAOCHAPING_SIGNAL_COERCED_SECONDS = envint("HAOCHAPING_SIGNAL_COERCED_SECONDS", 3)  # rated this fast after shown
+HAOCHAPING_SIGNAL_COERCED_RUN = envint("HAOCHAPING_SIGNAL_COERCED_RUN", 8)  # … this many prompts in a row
+HAOCHAPING_SIGNAL_DEFAULT_MIN_RATINGS = envint("HAOCHAPING_SIGNAL_DEFAULT_MIN_RATINGS", 200)
+HAOCHAPING_SIGNAL_DEFAULT_MARGIN_PERMILLE = envint("HAOCHAPING_SIGNAL_DEFAULT_MARGIN_PERMILLE", 200)
+HAOCHAPING_SIGNAL_CAMPAIGN_PHONE_MIN = envint("HAOCHAPING_SIGNAL_CAMPAIGN_PHONE_MIN", 5)  # 差评 from one phone …
+HAOCHAPING_SIGNAL_CAMPAIGN_PHONE_HOURS = envint("HAOCHAPING_SIGNAL_CAMPAIGN_PHONE_HOURS", 24)  # … within hours
+HAOCHAPING_SIGNAL_CAMPAIGN_CLIENT_MIN = envint("HAOCHAPING_SIGNAL_CAMPAIGN_CLIENT_MIN", 8)  # 差评 from one QR/device
+HAOCHAPING_SIGNAL_CAMPAIGN_CLIENT_MINUTES = envint("HAOCHAPING_SIGNAL_CAMPAIGN_CLIENT_MINUTES", 60)
+HAOCHAPING_SIGNAL_TEXT_MIN = envint("HAOCHAPING_SIGNAL_TEXT_MIN", 1)  # contradicting ratings of a unit in a day

@@ -16,6 +16,7 @@ urlpatterns = [
     path("healthz", web_views.healthz, name="healthz"),
     path("login/", SiteLoginView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(next_page="/"), name="logout"),
+    path("account/two-factor/", include("haochaping.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
@@ -26,4 +27,7 @@ urlpatterns = [
     path("sms/", include("haochaping.messaging.urls")),
     path("cases/", include("haochaping.cases.urls")),
     path("analytics/", include("haochaping.analytics.urls")),
+    path("integrity/chain/", include("haochaping.seal.urls")),
+    path("integrity/audit/", include("haochaping.audit.urls")),
+    path("integrity/", include("haochaping.integrity.urls")),
 ]

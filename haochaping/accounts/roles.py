@@ -54,6 +54,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str | None, tuple[str, ...]]]] = {
         *[("cases", m, VIEW) for m in CASE_MODELS],
         ("cases", "casepolicy", EDIT),
         ("cases", "calendarday", VIEW),
+        ("audit", None, VIEW),
     ],
     Role.DEPARTMENT_ADMIN: [
         *[("directory", m, VIEW) for m in ("region", "organisation", "hall", "platform")],
@@ -86,6 +87,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str | None, tuple[str, ...]]]] = {
         ("messaging", None, VIEW),
         ("evaluator", None, VIEW),
         *[("cases", m, VIEW) for m in (*CASE_MODELS, "casepolicy", "calendarday")],
+        ("audit", None, VIEW),
     ],
 }
 

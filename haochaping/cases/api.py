@@ -26,11 +26,11 @@ from haochaping.cases.services import is_overdue
 from haochaping.directory.models import Window
 from haochaping.lib.errors import NotFound, ValidationFailed
 from haochaping.ratings.codes import GRADE_NAME_OF
-from haochaping.ratings.schemas import ErrorOut
+from haochaping.ratings.schemas import API_ERRORS
 
 router = Router(tags=["cases"])
 
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut}
+ERRORS = API_ERRORS
 NUMBER = re.compile(r"^(CP|TS)(\d{8})-(\d{1,12})$")
 
 

@@ -154,6 +154,18 @@ def _insert_opening_events(rating_ids: list[int], note: str) -> None:
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, ["open", State.NEW.value, "系统", note, *rating_ids])
+    for hook in _opening_events_hooks:
+        hook(rating_ids)
+
+
+# Work other apps do on the opening events written above, in the same transaction (the seal app seals them: the
+# INSERT … SELECT sends no post_save). ``hook(rating_ids)``.
+_opening_events_hooks: list = []
+
+
+def register_opening_events_hook(hook) -> None:
+    if hook not in _opening_events_hooks:
+        _opening_events_hooks.append(hook)
 
 
 _PATHS: dict = {"at": 0.0, "by_id": {}}

@@ -650,26 +650,54 @@ def case_rate_by_token(token: str, *, feedback_grade: Any, comment: str = "", no
     )
 
 
-def case_contact_reveal(*, case_id: int, user, now: datetime | None = None) -> str:
-    """The rater's full phone number for the call-back, to the handler or the unit's administrator only.
+def case_contact_reveal(
+    *, case_id: int, user, reason: str = "", request=None, now: datetime | None = None
+) -> dict[str, str]:
+    """The rater's full name and phone number for the call-back: to the handler or the unit's administrator of
+    an open case only, with a stated reason.
 
-    Evaluator identities are protected (regime §2.12): pages show the number masked, and each reveal is
-    recorded in the case's history (who, when) so that a leak can be traced.
+    Evaluator identities are protected (regime §2.12): pages show them masked; each reveal is recorded in the
+    case's history and in the identity-access log (audit app: who, when, which record and field, why, from
+    where) in the same transaction, so that a leak can be traced.
     """
+    from haochaping.audit.services import clean_reason, record_identity_access
+
     now = now or timezone.now()
     with transaction.atomic():
-        case = Case.objects.select_for_update(of=("self",)).select_related("region").filter(pk=case_id).first()
+        case = (
+            Case.objects.select_for_update(of=("self",))
+            .select_related("region", "rating", "service_case")
+            .filter(pk=case_id)
+            .first()
+        )
         if case is None:
             raise NotFound("工单不存在", field="case")
         if not access.actor_roles(user, case) & {"handler", "unit_admin"}:
             raise PermissionDenied("只有处理人和责任单位管理员可以查看完整联系电话")
-        if case.state == State.CLOSED:
-            raise Conflict("工单已办结，不再提供完整联系电话", field="action")
+        if not case.is_open:
+            raise Conflict("工单已不在办理中，不再提供完整联系电话", field="action")
+        reason = clean_reason(reason)
         phone = protect.decrypt(case.contact_phone_enc) if case.contact_phone_enc else ""
         if not phone:
             raise NotFound("该工单没有联系电话", field="case")
-        _event(case, "view_contact", Actor.for_user(user, case), before=case.state, now=now, note="查看完整联系电话")
-    return phone
+        name = protect.decrypt(case.contact_name_enc) if case.contact_name_enc else ""
+        note = f"查看完整联系电话：{reason}"
+        _event(case, "view_contact", Actor.for_user(user, case), before=case.state, now=now, note=note)
+        record_identity_access(
+            user=user,
+            fields=["phone", "name"] if name else ["phone"],
+            reason=reason,
+            record_kind="case",
+            record_id=case.number,
+            region_path=case.region.path,
+            unit_id=case.unit_id,
+            rating_public_id=str(case.rating.public_id) if case.rating_id else "",
+            case_number=case.number,
+            service_case_no=case.service_case.case_no if case.service_case_id else "",
+            request=request,
+            now=now,
+        )
+    return {"phone": phone, "name": name}
 
 
 def available_actions(case: Case, user) -> list[Action]:

@@ -6,6 +6,7 @@ outside the user's scope is reported as not found (404), as everywhere else.
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -17,10 +18,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from haochaping.accounts.scope import get_in_scope, scope_for_request
+from haochaping.audit.services import REASON_MAX, REASON_MIN
 from haochaping.cases import access, selectors, services, workdays
 from haochaping.cases.forms import FORMS, ActionForm, QueueFilterForm, action_form
 from haochaping.cases.models import Appeal, Case, CaseAttachment, Notification, Outcome
 from haochaping.entry.forms import mark_errors
+from haochaping.lib import protect
 from haochaping.lib.errors import DomainError, NotFound
 from haochaping.ratings.codes import Adoption
 
@@ -87,6 +90,8 @@ def _render_detail(
     error: str = "",
     status: int = 200,
     phone: str = "",
+    name: str = "",
+    reveal_form: forms.Form | None = None,
 ) -> HttpResponse:
     today = workdays.today()
     forms = []
@@ -119,8 +124,11 @@ def _render_detail(
         "error": error,
         "policy": services.policy_of(case),
         "revealed_phone": phone,
+        "revealed_name": name,
+        "contact_name_masked": protect.mask_name(case.contact_name),
+        "reveal_form": reveal_form or RevealForm(auto_id="id_reveal_%s"),
         "may_reveal": case.contact_phone_enc
-        and case.state != "closed"
+        and case.is_open
         and bool(access.actor_roles(request.user, case) & {"handler", "unit_admin"}),
     }
     return _render(request, "cases/detail.html", context, status=status)
@@ -163,16 +171,33 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     return redirect("cases:detail", pk=case.pk)
 
 
+class RevealForm(forms.Form):
+    """The stated reason for seeing the rater's full contact (required; written to the identity-access log)."""
+
+    reason = forms.CharField(
+        label=_("查看理由"),
+        min_length=REASON_MIN,
+        max_length=REASON_MAX,
+        widget=forms.TextInput(attrs={"placeholder": _("例如：电话回访核实差评情况")}),
+    )
+
+
 @login_required
 @require_POST
 def contact(request: HttpRequest, pk: int) -> HttpResponse:
-    """Show the rater's full phone number once, for the call-back; the reveal is recorded in the history."""
+    """Show the rater's full name and phone once, for the call-back, with a stated reason; the reveal is recorded
+    in the history and the identity-access log."""
     case = _case_or_404(request, pk)
+    form = RevealForm(request.POST, auto_id="id_reveal_%s")
+    # The service checks permission and state before the reason, so a refusal is a 403/409 whatever was typed.
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
     try:
-        phone = services.case_contact_reveal(case_id=case.pk, user=request.user)
+        contact = services.case_contact_reveal(case_id=case.pk, user=request.user, reason=reason, request=request)
     except DomainError as exc:
-        return _render_detail(request, case, error=exc.message, status=exc.status)
-    return _render_detail(request, _case_or_404(request, pk), phone=phone)
+        if exc.field == "reason" and "reason" not in form.errors:
+            form.add_error("reason", exc.message)
+        return _render_detail(request, case, error=exc.message, status=exc.status, reveal_form=mark_errors(form))
+    return _render_detail(request, _case_or_404(request, pk), phone=contact["phone"], name=contact["name"])
 
 
 @login_required

@@ -22,6 +22,7 @@ from haochaping.accounts.scope import ALL_SCOPE
 from haochaping.cases import opening, services
 from haochaping.cases.models import Case, FeedbackGrade, Outcome, State
 from haochaping.directory.models import Organisation
+from haochaping.lib.abuse import captcha_error, honeypot_rejection, limit_phone
 from haochaping.lib.errors import DomainError, NotFound
 from haochaping.lib.ratelimit import RateLimited, client_ip, hit
 from haochaping.ratings.codes import Channel
@@ -113,6 +114,8 @@ def complaint(request: HttpRequest) -> HttpResponse:
         number = request.session.pop(COMPLAINT_DONE_KEY, None)
         if number:
             return render(request, "cases/complaint_done.html", {"number": number})
+    if rejected := honeypot_rejection(request, "complaint"):
+        return rejected
     form = ComplaintForm(request.POST or None)
     if request.method == "POST":
         try:
@@ -122,8 +125,11 @@ def complaint(request: HttpRequest) -> HttpResponse:
             if form.is_valid():
                 hit("complaint", client_ip(request), limit=_per_hour("HAOCHAPING_COMPLAINTS_PER_HOUR", 5),
                     window_seconds=3600)  # fmt: skip
+                limit_phone("complaint-phone", form.cleaned_data["contact_phone"])
         except RateLimited as exc:
             return _too_many(request, "cases/complaint.html", exc)
+        if form.is_valid() and (refused := captcha_error(request)):
+            form.add_error(None, refused)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -184,6 +190,8 @@ def _outcome(case: Case) -> dict:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def feedback(request: HttpRequest, token: str) -> HttpResponse:
+    if rejected := honeypot_rejection(request, "case feedback"):
+        return rejected
     try:
         _limit_feedback(request)
         case = services.case_for_feedback_token(token)
@@ -207,6 +215,8 @@ def feedback(request: HttpRequest, token: str) -> HttpResponse:
             context["errors"]["feedback_grade"] = _("请选择您对处理结果的评价")
         elif len(comment) > 500:
             context["errors"]["comment"] = _("意见不能超过500字")
+        elif refused := captcha_error(request):
+            context["errors"]["captcha"] = refused
         else:
             try:
                 rated = services.case_rate_by_token(token, feedback_grade=int(chosen), comment=comment)

@@ -16,7 +16,7 @@ from haochaping.directory.models import Window
 from haochaping.evaluator import services
 from haochaping.lib.errors import NotFound
 from haochaping.lib.ratelimit import hit
-from haochaping.ratings.schemas import GradeName
+from haochaping.ratings.schemas import API_ERRORS, GradeName
 
 router = Router(tags=["evaluator"])
 
@@ -69,7 +69,7 @@ class PushOut(Schema):
     devices: int = Field(..., description="该窗口已配对且在用的评价器数量")
 
 
-@router.post("/push", response={201: PushOut}, summary="推送“请评价”到窗口评价器")
+@router.post("/push", response={201: PushOut, **API_ERRORS}, summary="推送“请评价”到窗口评价器")
 def push(request, payload: PushIn):
     """Called by the window's business system when the clerk finishes a case (一次一评)."""
     window = (
@@ -95,7 +95,9 @@ def push(request, payload: PushIn):
     )
 
 
-@router.get("/device/prompt", auth=DEVICE_AUTH, summary="评价器轮询当前推送（设备凭据）")
+@router.get(
+    "/device/prompt", auth=DEVICE_AUTH, response={200: dict, **API_ERRORS}, summary="评价器轮询当前推送（设备凭据）"
+)
 def device_prompt(request):
     """The newest open prompt of the device's window. Cheap to poll: answers 304 to a matching If-None-Match."""
     device = request.device
@@ -130,7 +132,7 @@ class DeviceRatingOut(Schema):
 @router.post(
     "/device/ratings",
     auth=DEVICE_AUTH,
-    response={200: DeviceRatingOut, 201: DeviceRatingOut},
+    response={200: DeviceRatingOut, 201: DeviceRatingOut, **API_ERRORS},
     summary="评价器提交评价（设备凭据，幂等）",
 )
 def device_rating(request, payload: DeviceRatingIn):

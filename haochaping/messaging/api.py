@@ -11,9 +11,12 @@ from haochaping.lib import protect
 from haochaping.lib.errors import DomainError
 from haochaping.lib.ratelimit import client_ip, hit
 from haochaping.messaging.services import inbound_receive, normalise_phone
+from haochaping.ratings.schemas import API_ERRORS
 
 router = Router(tags=["messaging"])
 AUTH_FAILURES_PER_10_MIN = 20
+# Authenticated posts per gateway address per minute: a leaked secret cannot flood the intake.
+INBOUND_PER_IP_PER_MINUTE = 600
 
 
 class Unauthorized(DomainError):
@@ -37,7 +40,9 @@ class InboundOut(Schema):
     grade: str | None = None
 
 
-@router.post("/inbound", auth=None, response=InboundOut, summary="短信网关上行回调：回复数字即评价")
+@router.post(
+    "/inbound", auth=None, response={200: InboundOut, **API_ERRORS}, summary="短信网关上行回调：回复数字即评价"
+)
 def inbound(request, payload: InboundIn) -> dict:
     """The gateway posts each reply here with the shared secret in `X-Sms-Secret`. Rate-limited per phone."""
     secret = settings.HAOCHAPING_SMS_INBOUND_SECRET
@@ -46,6 +51,7 @@ def inbound(request, payload: InboundIn) -> dict:
         # Failed attempts are limited per address: the secret cannot be probed at speed.
         hit("sms-inbound-auth", client_ip(request), limit=AUTH_FAILURES_PER_10_MIN, window_seconds=600)
         raise Unauthorized("未认证：短信上行密钥（X-Sms-Secret）无效")
+    hit("sms-inbound-ip", client_ip(request), limit=INBOUND_PER_IP_PER_MINUTE, window_seconds=60)
     phone = normalise_phone(payload.phone)
     hit(
         "sms-inbound",

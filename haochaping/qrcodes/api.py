@@ -11,7 +11,7 @@ from haochaping.accounts.scope import get_in_scope
 from haochaping.lib.errors import NotFound
 from haochaping.qrcodes.models import WindowCode
 from haochaping.qrcodes.services import window_code_url
-from haochaping.ratings.schemas import ErrorOut
+from haochaping.ratings.schemas import API_ERRORS
 
 router = Router(tags=["qrcodes"])
 
@@ -27,7 +27,7 @@ class WindowCodeOut(Schema):
 
 @router.get(
     "/windows/{hall_code}/{window_code}",
-    response={200: WindowCodeOut, 401: ErrorOut, 404: ErrorOut},
+    response={200: WindowCodeOut, **API_ERRORS},
     summary="查询窗口的有效评价二维码（供业务系统或叫号屏展示）",
 )
 def window_code_get(request: HttpRequest, hall_code: str, window_code: str):

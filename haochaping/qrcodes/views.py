@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from haochaping.accounts.scope import get_in_scope, scope_for_request
+from haochaping.lib.abuse import captcha_error, honeypot_rejection, limit_phone
 from haochaping.lib.errors import DomainError, NotFound
 from haochaping.lib.protect import mask_phone
 from haochaping.lib.ratelimit import RateLimited, client_ip, hit
@@ -108,6 +109,8 @@ def _labelled(errors: list[dict]) -> list[dict]:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def window_rate(request: HttpRequest, slug: str) -> HttpResponse:
+    if rejected := honeypot_rejection(request, "qr rating"):
+        return rejected
     try:
         _check_rate(request, slug)
         code = services.window_code_lookup(slug)
@@ -120,6 +123,13 @@ def window_rate(request: HttpRequest, slug: str) -> HttpResponse:
     form = _posted_form(request)
     context["form"] = form
     context["idempotency_key"] = form["idempotency_key"] or context["idempotency_key"]
+    if refused := captcha_error(request):
+        context["errors"] = [{"field": None, "message": refused, "label": ""}]
+        return render(request, "qrcodes/rate.html", context, status=422)
+    try:
+        limit_phone("qr-submit-phone", form["phone"])
+    except RateLimited as exc:
+        return _unusable(request, exc)
     try:
         result = services.window_rating_submit(
             code=code,

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from haochaping.accounts.admin_scope import ScopedAdmin
+from haochaping.accounts.scope import scope_for_request
 from haochaping.ratings import questionnaires
 from haochaping.ratings.models import (
     DefaultRatingPolicy,
@@ -73,6 +74,24 @@ class RatingAdmin(ScopedAdmin):
     readonly_fields = ("public_id", "rater_phone_masked")
     exclude = ("rater_name_enc", "rater_phone_enc", "rater_cert_enc", "rater_phone_hash", "rater_cert_hash")
     show_full_result_count = False
+
+    # Window staff see the ratings of their own service but never who gave them (评价人信息保护): no contact,
+    # and no 办件 (its number leads to the applicant), neither shown nor searchable.
+    STAFF_HIDDEN = ("rater_phone_masked", "service_case")
+
+    def _for_staff(self, request) -> bool:
+        return scope_for_request(request).kind == "staff"
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return [f for f in fields if f not in self.STAFF_HIDDEN] if self._for_staff(request) else fields
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return tuple(f for f in fields if f not in self.STAFF_HIDDEN) if self._for_staff(request) else fields
+
+    def get_search_fields(self, request):
+        return ("comment",) if self._for_staff(request) else super().get_search_fields(request)
 
     # Ratings are evidence: they enter only through the intake path (with its rules) and are corrected by new
     # events (not-adopted decisions), never edited or added by hand here.

@@ -14,13 +14,13 @@ from haochaping.lib.errors import ValidationFailed
 from haochaping.ratings import services
 from haochaping.ratings.codes import GRADE_NAME_OF, CaseStatus, Stage, is_bad
 from haochaping.ratings.intake import submit_ratings
-from haochaping.ratings.schemas import BatchIn, BatchOut, ErrorOut, RatingIn, RatingOut, TokenRatingIn
+from haochaping.ratings.schemas import API_ERRORS, BatchIn, BatchOut, RatingIn, RatingOut, TokenRatingIn
 from haochaping.ratings.selectors import RatingFilters, rating_list
 from haochaping.ratings.views import limit_token_requests
 
 router = Router(tags=["ratings"])
 
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 410: ErrorOut, 422: ErrorOut}
+ERRORS = API_ERRORS
 
 
 def api_client(request: HttpRequest) -> str:

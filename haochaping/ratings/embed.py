@@ -81,7 +81,8 @@ def _respond(request: HttpRequest, context: dict, allowed: list[str], status: in
     context["widget"] = {"target": embedding_origin(request, allowed), "event": context["event"]}
     response = render(request, TEMPLATE, context, status=status)
     # Only the registering business system may frame the widget; with no origins configured, only this site.
-    response["Content-Security-Policy"] = "frame-ancestors " + (" ".join(allowed) or "'self'")
+    # The site's policy (settings.CONTENT_SECURITY_POLICY) applies otherwise; django-csp replaces this directive.
+    response._csp_replace = {"frame-ancestors": allowed or ["'self'"]}
     return response
 
 

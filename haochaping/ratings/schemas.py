@@ -123,3 +123,8 @@ class BatchOut(Schema):
 class ErrorOut(Schema):
     message: str
     errors: list[ItemError] = Field(default_factory=list)
+
+
+# The error answers every operation may give, declared once so that the OpenAPI schema documents them all
+# (tests/test_api_schemathesis.py checks that no undocumented status comes back).
+API_ERRORS: dict[int, type[ErrorOut]] = {code: ErrorOut for code in (400, 401, 403, 404, 409, 410, 413, 422, 429)}

@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from pydantic import ValidationError
 
+from haochaping.lib.abuse import captcha_error
 from haochaping.lib.errors import DomainError
 from haochaping.lib.ratelimit import client_ip, hit
 from haochaping.lib.validation import validation_errors
@@ -26,6 +27,8 @@ from haochaping.ratings.selectors import bad_review_case_number
 
 TOKEN_REQUESTS_PER_10_MIN = 300
 TOKEN_POSTS_PER_10_MIN = 60
+# Posts against one token (a rating needs one; a few more for corrected form errors), whoever sends them.
+POSTS_PER_TOKEN_PER_10_MIN = 10
 
 GRADE_ORDER = [Grade.VERY_SATISFIED, Grade.SATISFIED, Grade.BASIC, Grade.DISSATISFIED, Grade.VERY_DISSATISFIED]
 GRADE_FACES = {5: "😄", 4: "🙂", 3: "😐", 2: "🙁", 1: "😣"}
@@ -59,6 +62,9 @@ def limit_token_requests(request: HttpRequest) -> None:
     hit("token", client_ip(request), limit=TOKEN_REQUESTS_PER_10_MIN, window_seconds=600)
     if request.method == "POST":
         hit("token-post", client_ip(request), limit=TOKEN_POSTS_PER_10_MIN, window_seconds=600)
+        token = request.resolver_match.kwargs.get("token", "") if request.resolver_match else ""
+        if token:
+            hit("token-post-token", services.token_hash(token), limit=POSTS_PER_TOKEN_PER_10_MIN, window_seconds=600)
 
 
 @never_cache
@@ -97,6 +103,9 @@ def rate(request: HttpRequest, token: str) -> HttpResponse:
             "idempotency_key": request.POST.get("idempotency_key") or None,
         }
         context["form"] = data
+        if refused := captcha_error(request):
+            context["errors"] = [{"field": None, "message": refused}]
+            return render(request, "ratings/rate.html", context, status=422)
         try:
             result = services.rating_submit_with_token(token, TokenRatingIn.model_validate(data))
         except ValidationError as exc:

@@ -19,6 +19,7 @@ class Tool:
 
 
 def tools_for(user, scope: Scope) -> list[Tool]:
+    from haochaping.audit.selectors import may_read_audit
     from haochaping.messaging.views import console_allowed
 
     tools = []
@@ -32,10 +33,16 @@ def tools_for(user, scope: Scope) -> list[Tool]:
     if scope.kind in ("all", "region", "units", "staff"):  # window staff: their own figures only
         note = _("评价趋势、等级与渠道分布，按地区、单位、人员逐级下钻；图表可切换为表格并导出")
         tools.append(Tool(_("统计分析看板"), "/analytics/", note))
+    if scope.supervises:
+        note = _("刷好评、代评、自评、集中恶意差评等可疑评价及证据，核查后记录结果")
+        tools.append(Tool(_("数据真实性监测"), "/integrity/", note))
     if scope.kind != "none" and not scope.read_only:
         tools.append(Tool(_("热线与纸质评价录入"), "/entry/", _("录入12345热线回访和纸质评价表，批量导入")))
     if scope.role == Role.WINDOW_STAFF or user.is_superuser:
         tools.append(Tool(_("评价器（窗口端）"), "/evaluator/clerk/", _("办结后推送“请评价”到本窗口评价器")))
+    if may_read_audit(user, scope):
+        note = _("谁在何时因何查看了评价人联系方式；目录、角色、密钥和配置的变更")
+        tools.append(Tool(_("审计日志"), "/integrity/audit/", note))
     if settings.HAOCHAPING_SMS_BACKEND in ("console", "file") and console_allowed(scope):
         tools.append(Tool(_("短信控制台"), "/sms/console/", _("查看邀评短信，模拟群众回复")))
     tools.append(Tool(_("群众投诉入口"), "/cases/complaint/", _("公开的投诉表单，投诉与差评同样闭环处理")))

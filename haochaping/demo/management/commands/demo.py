@@ -7,8 +7,10 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from haochaping.audit.demo import seed_demo as seed_audit_demo
 from haochaping.demo.catalogue import MAX_CITIES
 from haochaping.demo.load import DEMO_PASSWORD, DemoError, default_api_key_file, demo_generate
+from haochaping.integrity.demo import compute_demo_signals, plant_patterns
 from haochaping.ratings.models import Rating
 
 
@@ -91,8 +93,13 @@ class Command(BaseCommand):
         if result.api_key_file:
             out(f"  已写入 / written to {result.api_key_file}")
         self._seed_channels(out, result.api_key)
+        integrity_line = lambda line: out("数据真实性监测 / integrity: " + line)  # noqa: E731
+        plant_patterns(seed, write=integrity_line)
         self._seed_cases(out, seed)
         self._seed_rollups(out)
+        compute_demo_signals(write=integrity_line)
+        seed_audit_demo(write=out)
+        __import__("haochaping.seal.demo", fromlist=["seed_demo"]).seed_demo(out)  # last: seals what was bulk-loaded
 
     def _seed_channels(self, out, api_key: str) -> None:
         """Show each rating channel in the demo: window QR codes, a pairing code, keyed entries, SMS invitations."""
