@@ -53,6 +53,7 @@ def bench_environ(*, postgres_admin_url: str | None, label: str) -> tuple[dict[s
     env["HAOCHAPING_PII_KEYS"] = secrets.token_urlsafe(32)
     env["HAOCHAPING_PII_HASH_KEY"] = secrets.token_urlsafe(32)
     env["HAOCHAPING_SEAL_KEY"] = secrets.token_urlsafe(32)
+    env["SECURE_SSL_REDIRECT"] = "false"  # loopback benchmarks speak plain HTTP (production sits behind TLS)
     env["ALLOWED_HOSTS"] = "127.0.0.1,localhost"
     env["LOG_LEVEL"] = "WARNING"
     for name in ("HAOCHAPING_TESTING", "HAOCHAPING_DEMO"):

@@ -76,12 +76,24 @@ def test_figures_follow_every_kind_of_change(world):
     assert rollup.verify() == []
 
 
-def test_the_calendar_moves_overdue_without_a_write(world):
+def test_the_calendar_moves_overdue_and_ledger_deadlines_without_a_write(world):
     late = open_bad_review(world)
+    pending = assigned(world, open_bad_review(world))
+    act(
+        world,
+        pending,
+        "open_ledger",
+        measures="增开窗口",
+        deadline=workdays.add_workdays(timezone.now(), 3).isoformat(),
+    )
     today = workdays.today()
     _same(today, today)
-    Case.objects.filter(pk=late.pk).update(due_on=today - timedelta(days=2))  # as if days had passed
-    assert _rolled(today, today)["overdue"] == 1
+    assert _rolled(today, today)["ledger_due"] == 0
+    # As if days had passed: a step overdue, and a ledger deadline gone by without the rectification.
+    Case.objects.filter(pk=late.pk).update(due_on=today - timedelta(days=2))
+    Case.objects.filter(pk=pending.pk).update(rectify_deadline=today - timedelta(days=1))
+    rolled = _rolled(today, today)
+    assert rolled["overdue"] >= 1 and rolled["ledger_due"] == 1 and rolled["on_time_rate"] == 0.0
     _same(today, today)
 
 

@@ -6,8 +6,8 @@ Two small rollups (analytics/models.py), each by day and by month, kept exact li
   them have a rating by the rater (``rated``) or any rating, default included (``rated_any``). Changed when a 办件
   is registered as completed (``case_changed``, in the registration's transaction) and when its first rating lands
   (``ratings_added``, intake's after-write hook, in the rating's transaction).
-- ``OfferDay``/``OfferMonth``: offers per day (month) × region × unit × channel (``offer_added``, in the offer's
-  transaction).
+- ``OfferDay``/``OfferMonth``: offers per day × region × unit × channel, and per month × region × channel
+  (``offer_added``, in the offer's transaction).
 
 A period of whole months is answered from the month tables (a province's year: a few thousand rows), any other
 from the day tables.
@@ -22,6 +22,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
@@ -87,13 +88,25 @@ def case_changed(before: tuple | None, case: ServiceCase) -> None:
     _upsert_day_and_month(CompletionDay, CompletionMonth, deltas)
 
 
-def _upsert_day_and_month(day_cube: type, month_cube: type, deltas: dict[tuple, list[int]]) -> None:
-    """Add per-day deltas (keys start with the day) to the day rollup and to its month rollup."""
+def _month_key(month_cube: type, day_cube: type, day_key: tuple) -> tuple:
+    """The month rollup's key of a day rollup's key: the month, then the dimensions the month rollup keeps."""
+    values = dict(zip(day_cube.DIMENSIONS, day_key, strict=True))
+    values["month"] = values.pop("day").replace(day=1)
+    return tuple(values[d] for d in month_cube.DIMENSIONS)
+
+
+def _to_months(month_cube: type, day_cube: type, rows: dict[tuple, Any]) -> dict[tuple, list[int]]:
     months: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(day_cube.MEASURES))
-    for (day, *rest), values in deltas.items():
-        m = months[(day.replace(day=1), *rest)]
+    for key, values in rows.items():
+        m = months[_month_key(month_cube, day_cube, key)]
         for i, v in enumerate(values):
             m[i] += v
+    return months
+
+
+def _upsert_day_and_month(day_cube: type, month_cube: type, deltas: dict[tuple, list[int]]) -> None:
+    """Add per-day deltas (keys start with the day) to the day rollup and to its month rollup."""
+    months = _to_months(month_cube, day_cube, deltas)
     upsert_rows(day_cube, [(*k, *v) for k, v in deltas.items() if any(v)])
     upsert_rows(month_cube, [(*k, *v) for k, v in months.items() if any(v)])
 
@@ -167,12 +180,8 @@ def _recomputed(cube: type) -> dict[tuple, tuple]:
     (SQLite's time-zone conversion in SQL is a Python call per row; here it is one per quarter hour). A month
     rollup is the sum of its day rollup's recomputation."""
     if cube in (CompletionMonth, OfferMonth):
-        months: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(cube.MEASURES))
-        for (day, *rest), values in _recomputed(CompletionDay if cube is CompletionMonth else OfferDay).items():
-            m = months[(day.replace(day=1), *rest)]
-            for i, v in enumerate(values):
-                m[i] += v
-        return {k: tuple(v) for k, v in months.items()}
+        day_cube = CompletionDay if cube is CompletionMonth else OfferDay
+        return {k: tuple(v) for k, v in _to_months(cube, day_cube, _recomputed(day_cube)).items() if any(v)}
     day = _day_of_stream()
     out: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(cube.MEASURES))
     with connection.cursor() as cursor:
@@ -276,17 +285,24 @@ def uptake_for(
 ) -> Uptake:
     """Uptake of a period (inclusive days) in some regions (None: all) and units (None: all)."""
     whole_months = Slice(start, end).is_whole_months
-    completion, offer = (CompletionMonth, OfferMonth) if whole_months else (CompletionDay, OfferDay)
-    time_col = "month" if whole_months else "day"
-    q = Q(**{f"{time_col}__gte": start, f"{time_col}__lte": end})
-    if region_ids is not None:
-        q &= Q(region_id__in=region_ids)
-    if unit_ids is not None:
-        q &= Q(unit_id__in=list(unit_ids))
-    done = completion.objects.filter(q).aggregate(c=Sum("completed"), r=Sum("rated"), a=Sum("rated_any"))
+    completion = CompletionMonth if whole_months else CompletionDay
+    offer = OfferMonth if whole_months and unit_ids is None else OfferDay  # OfferMonth has no unit
+
+    def where(table: type) -> Q:
+        time_col = "month" if "month" in table.DIMENSIONS else "day"
+        q = Q(**{f"{time_col}__gte": start, f"{time_col}__lte": end})
+        if region_ids is not None:
+            q &= Q(region_id__in=region_ids)
+        if unit_ids is not None:
+            q &= Q(unit_id__in=list(unit_ids))
+        return q
+
+    done = completion.objects.filter(where(completion)).aggregate(
+        c=Sum("completed"), r=Sum("rated"), a=Sum("rated_any")
+    )
     offers = {
         row["channel"]: int(row["n"] or 0)
-        for row in offer.objects.filter(q).values("channel").annotate(n=Sum("offers")).order_by()
+        for row in offer.objects.filter(where(offer)).values("channel").annotate(n=Sum("offers")).order_by()
     }
     return Uptake(int(done["c"] or 0), int(done["r"] or 0), int(done["a"] or 0), offers)
 

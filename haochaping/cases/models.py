@@ -184,13 +184,6 @@ class Case(models.Model):
             models.Index(fields=["region", "state"]),
             models.Index(fields=["handler", "state"]),
             models.Index(fields=["state", "due_on"]),
-            # Ledger cases not yet rectified (few; new cases are not in it, so intake does not pay for it): the
-            # live part of 按期整改率's denominator (cases/rollup.py).
-            models.Index(
-                fields=["opened_at"],
-                condition=models.Q(outcome="ledger", rectified_at__isnull=True),
-                name="case_ledger_pending",
-            ),
         ]
         constraints = [
             models.CheckConstraint(

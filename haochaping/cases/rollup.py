@@ -10,7 +10,7 @@ same counts are kept per day of opening × region × unit (``CaseDay``) and per 
   the months they fall in. Readers refresh before reading, and the worker does every minute, so a reader finds
   little to do.
 - Counts that move with the calendar alone (``overdue``; ledger cases whose deadline has passed unrectified) are
-  counted live from the open cases, which are few and indexed.
+  counted live from the open cases, which are few and indexed by state.
 
 ``figures`` gives what ``metrics.case_metrics`` gives for the same cases (except the working-day mean);
 ``verify`` and ``rebuild`` compare with, or recompute from, the cases (``haochaping rollups verify|rebuild``).
@@ -29,7 +29,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from haochaping.cases import metrics, workdays
-from haochaping.cases.models import CASE_COUNTS, Case, CaseDay, CaseDayDirty, CaseMonth, Outcome, State
+from haochaping.cases.models import CASE_COUNTS, OPEN_STATES, Case, CaseDay, CaseDayDirty, CaseMonth, Outcome, State
 
 __all__ = ["figures", "key_of", "mark", "rebuild", "refresh", "verify"]
 
@@ -261,15 +261,21 @@ def figures(
         live = live.filter(region_id__in=region_ids)
     if unit_ids is not None:
         live = live.filter(unit_id__in=list(unit_ids))
+    # The calendar-driven counts, from the open cases only (the (state, due_on) index): overdue is defined on the
+    # states before feedback, and a ledger case not yet rectified is always in one of them (rectifying, or appealing
+    # from there): completing the ledger sets rectified_at on the way to feedback.
     today = workdays.today()
-    not_waiting = [s for s in State.values if s not in (State.FEEDBACK, State.CLOSED)]  # (state, due_on) index
-    row["overdue"] = live.filter(state__in=not_waiting, due_on__lt=today, paused_at__isnull=True).count()
-    passed = (
-        live.filter(outcome=Outcome.LEDGER, rectified_at__isnull=True)  # the partial index case_ledger_pending
+    ledger_pending = Q(outcome=Outcome.LEDGER, rectified_at__isnull=True, _deadline__lt=today)
+    live_counts = (
+        live.filter(state__in=OPEN_STATES)
         .annotate(_deadline=Coalesce("extended_deadline", "rectify_deadline"))
-        .filter(_deadline__lt=today)
-        .count()
+        .aggregate(
+            overdue=Count("pk", filter=Q(due_on__lt=today, paused_at__isnull=True)),
+            passed=Count("pk", filter=ledger_pending),
+        )
     )
+    row["overdue"] = live_counts["overdue"]
+    passed = live_counts["passed"]
     row["ledger_due"] = row.pop("ledger_done") + passed
     closed_us = row.pop("closed_us")
     row["_avg_duration"] = timedelta(microseconds=closed_us / row["closed"]) if row["closed"] else None

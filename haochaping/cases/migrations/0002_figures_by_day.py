@@ -94,10 +94,6 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(condition=models.Q(('outcome', 'ledger'), ('rectified_at__isnull', True)), fields=['opened_at'], name='case_ledger_pending'),
-        ),
-        migrations.AddIndex(
             model_name='caseday',
             index=models.Index(fields=['unit_id', 'day'], name='cases_cased_unit_id_04a401_idx'),
         ),
