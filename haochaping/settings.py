@@ -217,6 +217,7 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_ENABLED = envbool("HAOCHAPING_LOGIN_THROTTLE", True)
+AXES_VERBOSE = not TESTING  # a line per login in production logs; not hundreds in the test output
 AXES_FAILURE_LIMIT = envint("HAOCHAPING_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("HAOCHAPING_LOGIN_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

@@ -98,15 +98,16 @@ RULES: dict[str, dict[str, dict[str, int]]] = {
     "accounts:two_factor_verify": rule(every(200, anon=302)),
     # The QR page's SMS code (POST): public, rate-limited; an empty form is a 422 naming the field.
     "qrcodes:send_code": rule(every(422)),
-    # A case action or the contact reveal (POST, no data): the case's administrators get to the form's 422;
+    # A case action (POST, no data): the case's administrators get to the form's 422;
     # inspectors and auditors read but may not act (403); others cannot see the case (404).
     "cases:act": rule(
         every(422, anon=302, nobody=404, a_clerk=404, a_handler=404, a_inspector=403, a_auditor=403),
         every(404, anon=302, root=422),
     ),
+    # The rater's full contact: only the case's own handler (none is assigned in the test), never an administrator.
     "cases:contact": rule(
-        every(422, anon=302, nobody=404, a_clerk=404, a_handler=404, a_inspector=403, a_auditor=403),
-        every(404, anon=302, root=422),
+        every(403, anon=302, nobody=404, a_clerk=404, a_handler=404),
+        every(404, anon=302, root=403),
     ),
     # Integrity signals: supervisors of the signal's region or unit.
     "integrity:index": rule(SUPERVISOR),

@@ -653,8 +653,8 @@ def case_rate_by_token(token: str, *, feedback_grade: Any, comment: str = "", no
 def case_contact_reveal(
     *, case_id: int, user, reason: str = "", request=None, now: datetime | None = None
 ) -> dict[str, str]:
-    """The rater's full name and phone number for the call-back: to the handler or the unit's administrator of
-    an open case only, with a stated reason.
+    """The rater's full name and phone number for the call-back: to the handler of an open case only (the one who
+    calls back), with a stated reason.
 
     Evaluator identities are protected (regime §2.12): pages show them masked; each reveal is recorded in the
     case's history and in the identity-access log (audit app: who, when, which record and field, why, from
@@ -672,8 +672,8 @@ def case_contact_reveal(
         )
         if case is None:
             raise NotFound("工单不存在", field="case")
-        if not access.actor_roles(user, case) & {"handler", "unit_admin"}:
-            raise PermissionDenied("只有处理人和责任单位管理员可以查看完整联系电话")
+        if "handler" not in access.actor_roles(user, case):
+            raise PermissionDenied("只有该工单的处理人可以查看完整联系电话（请先分派处理人）")
         if not case.is_open:
             raise Conflict("工单已不在办理中，不再提供完整联系电话", field="action")
         reason = clean_reason(reason)

@@ -129,7 +129,7 @@ def _render_detail(
         "reveal_form": reveal_form or RevealForm(auto_id="id_reveal_%s"),
         "may_reveal": case.contact_phone_enc
         and case.is_open
-        and bool(access.actor_roles(request.user, case) & {"handler", "unit_admin"}),
+        and "handler" in access.actor_roles(request.user, case),
     }
     return _render(request, "cases/detail.html", context, status=status)
 
