@@ -27,6 +27,11 @@ def _rate(numerator: int, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
 
 
+_ACT_KEYS = tuple((g, f"act_{g}") for g in GRADES)
+_DEF_KEYS = tuple((g, f"def_{g}") for g in GRADES)
+_OUT_KEYS = tuple((g, f"out_{g}") for g in GRADES)
+
+
 @dataclass
 class Counts:
     """Grade counts of one group of ratings: act[g], default[g], out[g] for g = 1 … 5."""
@@ -38,12 +43,13 @@ class Counts:
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Counts:
         """From a mapping with the cube's measure names (act_1 … out_5), e.g. an aggregate over a cube."""
-        c = cls()
-        for g in GRADES:
-            c.act[g] = int(row.get(f"act_{g}") or 0)
-            c.default[g] = int(row.get(f"def_{g}") or 0)
-            c.out[g] = int(row.get(f"out_{g}") or 0)
-        return c
+        # Called once per row of a staff or 事项 list (thousands per page): no per-call string formatting.
+        get = row.get
+        return cls(
+            {g: int(get(k) or 0) for g, k in _ACT_KEYS},
+            {g: int(get(k) or 0) for g, k in _DEF_KEYS},
+            {g: int(get(k) or 0) for g, k in _OUT_KEYS},
+        )
 
     @classmethod
     def total(cls, rows: Iterable[Mapping[str, Any]]) -> Counts:

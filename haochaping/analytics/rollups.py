@@ -211,7 +211,20 @@ def rebuild(*, chunk: int = 20_000) -> dict[str, int]:
 
     sizes.update(uptake.rebuild())
     sizes.update(case_rollup.rebuild())
+    _analyze()
     return sizes
+
+
+def _analyze() -> None:
+    """Fresh planner statistics for the tables just rewritten: without them PostgreSQL plans the dashboards'
+    queries for empty tables until autovacuum catches up (measured: 172 ms instead of 91 for a province's page)."""
+    from haochaping.analytics.models import UPTAKE_CUBES
+    from haochaping.cases.models import CaseDay, CaseMonth
+
+    q = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for model in (*CUBES, *UPTAKE_CUBES, CaseDay, CaseMonth):
+            cursor.execute(f"ANALYZE {q(model._meta.db_table)}")
 
 
 @dataclass
