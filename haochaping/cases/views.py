@@ -127,9 +127,7 @@ def _render_detail(
         "revealed_name": name,
         "contact_name_masked": protect.mask_name(case.contact_name),
         "reveal_form": reveal_form or RevealForm(auto_id="id_reveal_%s"),
-        "may_reveal": case.contact_phone_enc
-        and case.is_open
-        and "handler" in access.actor_roles(request.user, case),
+        "may_reveal": case.contact_phone_enc and case.is_open and "handler" in access.actor_roles(request.user, case),
     }
     return _render(request, "cases/detail.html", context, status=status)
 
