@@ -176,7 +176,11 @@ def events_inserted(rating_ids: Iterable[int]) -> None:
     """Seal the opening events cases/opening.py writes with INSERT … SELECT for the given rating ids."""
     from haochaping.cases.models import CaseEvent
 
-    rows = CaseEvent.objects.filter(case__rating_id__in=list(rating_ids), action="open").values_list(*EVENT_FIELDS)
+    rows = (
+        CaseEvent.objects.filter(case__rating_id__in=list(rating_ids), action="open")
+        .order_by()  # no sort: the seals' order does not matter
+        .values_list(*EVENT_FIELDS)
+    )
     seal_event_rows(list(rows), skip_conflicts=True)
 
 
