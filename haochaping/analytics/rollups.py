@@ -27,6 +27,7 @@ from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
 from haochaping.analytics.models import CUBES, GRADES, MEASURES, Cube, StaffMonth, UnitDay, UnitMonth
+from haochaping.lib.rollup_check import table_differences
 from haochaping.ratings.codes import Adoption
 from haochaping.ratings.models import Rating
 
@@ -237,18 +238,11 @@ class Difference:
 
 def verify() -> list[Difference]:
     """Every difference between the stored cubes and a recomputation from the ratings (empty: exact)."""
-    differences = []
-    for cube in CUBES:
-        expected = _recomputed_by_key(cube)
-        stored = {}
-        for row in cube.objects.values_list(*cube.DIMENSIONS, *MEASURES):
-            key, counts = tuple(row[: len(cube.DIMENSIONS)]), tuple(row[len(cube.DIMENSIONS) :])
-            if any(counts):
-                stored[key] = counts
-        for key in expected.keys() | stored.keys():
-            e, s = expected.get(key, (0,) * len(MEASURES)), stored.get(key, (0,) * len(MEASURES))
-            if e != s:
-                differences.append(Difference(cube.__name__, key, e, s))
+    differences = [
+        Difference(*d)
+        for cube in CUBES
+        for d in table_differences(cube, _recomputed_by_key(cube), cube.DIMENSIONS, MEASURES)
+    ]
     from haochaping.analytics import uptake  # it builds on this module
     from haochaping.cases import rollup as case_rollup
 

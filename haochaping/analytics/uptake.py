@@ -32,6 +32,7 @@ from haochaping.analytics import selectors
 from haochaping.analytics.models import UPTAKE_CUBES, CompletionDay, CompletionMonth, OfferDay, OfferMonth
 from haochaping.analytics.rollups import upsert_rows
 from haochaping.analytics.selectors import Slice
+from haochaping.lib.rollup_check import table_differences
 from haochaping.ratings.codes import CaseStatus
 from haochaping.ratings.models import Rating, RatingOffer, ServiceCase
 from haochaping.ratings.rowwriter import RowWriter
@@ -248,20 +249,9 @@ def rebuild() -> dict[str, int]:
 
 def verify() -> list[tuple[str, tuple, tuple, tuple]]:
     """Every (rollup, key, expected, stored) that differs (empty: exact)."""
-    differences = []
-    for cube in UPTAKE_CUBES:
-        expected = _recomputed(cube)
-        stored = {}
-        for row in cube.objects.values_list(*cube.DIMENSIONS, *cube.MEASURES):
-            key, values = tuple(row[: len(cube.DIMENSIONS)]), tuple(row[len(cube.DIMENSIONS) :])
-            if any(values):
-                stored[key] = values
-        zero = (0,) * len(cube.MEASURES)
-        for key in expected.keys() | stored.keys():
-            e, s = expected.get(key, zero), stored.get(key, zero)
-            if e != s:
-                differences.append((cube.__name__, key, e, s))
-    return differences
+    return [
+        d for cube in UPTAKE_CUBES for d in table_differences(cube, _recomputed(cube), cube.DIMENSIONS, cube.MEASURES)
+    ]
 
 
 # --- reading -----------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from haochaping.cases import metrics, workdays
 from haochaping.cases.models import CASE_COUNTS, OPEN_STATES, Case, CaseDay, CaseDayDirty, CaseMonth, Outcome, State
+from haochaping.lib.rollup_check import table_differences
 
 __all__ = ["figures", "key_of", "mark", "rebuild", "refresh", "verify"]
 
@@ -222,19 +223,10 @@ def verify() -> list[tuple[str, tuple, tuple, tuple]]:
         m = expected_months[(d.replace(day=1), r, u)]
         for i, v in enumerate(values):
             m[i] += v
-    differences = []
-    for table, expected in ((CaseDay, expected_days), (CaseMonth, {k: tuple(v) for k, v in expected_months.items()})):
-        stored = {}
-        for row in table.objects.values_list(*table.DIMENSIONS, *table.MEASURES):
-            key, values = tuple(row[:3]), tuple(row[3:])
-            if any(values):
-                stored[key] = values
-        zero = (0,) * len(table.MEASURES)
-        for key in expected.keys() | stored.keys():
-            e, s = expected.get(key, zero), stored.get(key, zero)
-            if e != s:
-                differences.append((table.__name__, key, e, s))
-    return differences
+    expected = {CaseDay: expected_days, CaseMonth: {k: tuple(v) for k, v in expected_months.items()}}
+    return [
+        d for table, rows in expected.items() for d in table_differences(table, rows, table.DIMENSIONS, table.MEASURES)
+    ]
 
 
 # --- reading ------------------------------------------------------------------------------------------------
