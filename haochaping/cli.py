@@ -44,6 +44,11 @@ OPERATOR_COMMANDS = [
     ("sweep_cases", "立即执行一次差评工单督办（临期提醒、超期督办、反馈期满办结）", "one case supervision sweep now"),
     ("open_cases", "为尚无工单的差评补立案", "open the missing cases of stored 差评"),
     ("rollups", "统计汇总表：verify 核对、rebuild 重算", "rollups: verify against the ratings, or rebuild them"),
+    (
+        "insight",
+        "意见挖掘：index 索引、detect 集中问题、alerts 激增预警、train/route 分派模型、problems 从 CSV 发现问题",
+        "comment mining: index, detect, alerts; train/route a router and find problems in a CSV",
+    ),
     ("report", "生成定期报告草稿（--kind monthly --region 代码 --period 2026-10）", "generate a periodic report"),
 ]
 

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "haochaping.messaging",
     "haochaping.cases",
     "haochaping.analytics",
+    "haochaping.insight",
     "haochaping.integrity",
     "haochaping.seal",
     "haochaping.audit",
@@ -366,3 +367,10 @@ HAOCHAPING_SIGNAL_CAMPAIGN_PHONE_HOURS = envint("HAOCHAPING_SIGNAL_CAMPAIGN_PHON
 HAOCHAPING_SIGNAL_CAMPAIGN_CLIENT_MIN = envint("HAOCHAPING_SIGNAL_CAMPAIGN_CLIENT_MIN", 8)  # 差评 from one QR/device
 HAOCHAPING_SIGNAL_CAMPAIGN_CLIENT_MINUTES = envint("HAOCHAPING_SIGNAL_CAMPAIGN_CLIENT_MINUTES", 60)
 HAOCHAPING_SIGNAL_TEXT_MIN = envint("HAOCHAPING_SIGNAL_TEXT_MIN", 1)  # contradicting ratings of a unit in a day
+
+# --- Comment mining (haochaping.insight, docs/insight.md) ---
+# Surge alerts: a word or problem is raised when this week's count is significant against its 8-week baseline
+# (one-sided Poisson test at p < HAOCHAPING_SURGE_P_PER_MILLION / 1e6), at least HAOCHAPING_SURGE_MIN comments and
+# at least twice the baseline. The p threshold is in per million so it stays an integer setting (default 0.001).
+HAOCHAPING_SURGE_P = envint("HAOCHAPING_SURGE_P_PER_MILLION", 1000) / 1_000_000
+HAOCHAPING_SURGE_MIN = envint("HAOCHAPING_SURGE_MIN", 8)

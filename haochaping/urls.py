@@ -27,6 +27,7 @@ urlpatterns = [
     path("sms/", include("haochaping.messaging.urls")),
     path("cases/", include("haochaping.cases.urls")),
     path("analytics/", include("haochaping.analytics.urls")),
+    path("insight/", include("haochaping.insight.urls")),
     path("integrity/chain/", include("haochaping.seal.urls")),
     path("integrity/audit/", include("haochaping.audit.urls")),
     path("integrity/", include("haochaping.integrity.urls")),

@@ -112,6 +112,36 @@ RULES: dict[str, dict[str, dict[str, int]]] = {
     # Integrity signals: supervisors of the signal's region or unit.
     "integrity:index": rule(SUPERVISOR),
     "integrity:detail": rule(SUPERVISOR, every(404, anon=302, nobody=403, a_clerk=403, a_handler=403, root=200)),
+    # Comment mining (insight): supervisors. Alerts and problems belong to a region, so a department admin (units
+    # scope) finds none of them (404); the word-cloud image is 404 while the period has no comments.
+    **{
+        name: rule(SUPERVISOR)
+        for name in (
+            "insight:index",
+            "insight:words_json",
+            "insight:comments",
+            "insight:alerts",
+            "insight:problems",
+            "insight:routing",
+            "insight:drivers",
+        )
+    },  # fmt: skip
+    "insight:cloud_png": rule(every(404, anon=302, nobody=403, a_clerk=403, a_handler=403)),
+    **{
+        name: rule(
+            every(200, anon=302, nobody=403, a_clerk=403, a_handler=403, a_dept_admin=404),
+            every(404, anon=302, nobody=403, a_clerk=403, a_handler=403, root=200),
+        )
+        for name in ("insight:alert_detail", "insight:problem_detail")
+    },
+    # Confirming or correcting a routing suggestion (POST): whoever may transfer the case; read-only roles 403; a case
+    # without a suggestion (as here) or out of sight is 404.
+    "insight:routing_decide": rule(every(404, anon=302, a_inspector=403, a_auditor=403), every(404, anon=302)),
+    # Rectification items of confirmed problems (cases module): everyone with a unit or region scope but window staff.
+    "cases:rectifications": rule(every(200, anon=302, nobody=403, a_clerk=403)),
+    "cases:rectification_detail": rule(
+        every(200, anon=302, nobody=403, a_clerk=403), every(404, anon=302, nobody=403, a_clerk=403, root=200)
+    ),
     # The tamper-evidence chain's status and daily digests (installation-wide; the digests will be public).
     "seal:index": rule(SUPERVISOR),
     # Audit logs (who viewed rater identities, administrative changes): auditors, agency admins, superusers.
@@ -120,7 +150,9 @@ RULES: dict[str, dict[str, dict[str, int]]] = {
 }
 
 # Routes answered for a POST (with no data: the access check comes before the form's). Their GET is a 405.
-POST_ONLY = frozenset({"logout", "set_language", "qrcodes:send_code", "cases:act", "cases:contact"})
+POST_ONLY = frozenset(
+    {"logout", "set_language", "qrcodes:send_code", "cases:act", "cases:contact", "insight:routing_decide"}
+)
 
 # Routes left out of the matrix, each with the reason.
 NOT_PAGES: dict[str, str] = {}

@@ -110,7 +110,12 @@ def _objects(world, settings, tmp_path) -> dict[str, dict[str, dict]]:
     ).token
     code = window_code_issue(window=world.a.window)
     signals = {side: _signal(county) for side, county in (("in", world.a), ("out", world.b))}
+    insight = {side: _insight(world, county) for side, county in (("in", world.a), ("out", world.b))}
     return {
+        "insight:alert_detail": {side: {"pk": insight[side]["alert"].pk} for side in insight},
+        "insight:problem_detail": {side: {"pk": insight[side]["problem"].pk} for side in insight},
+        "cases:rectification_detail": {side: {"pk": insight[side]["rectification"].pk} for side in insight},
+        "insight:routing_decide": {"in": {"case_id": case_a.pk}, "out": {"case_id": case_b.pk}},
         "integrity:detail": {"in": {"pk": signals["in"].pk}, "out": {"pk": signals["out"].pk}},
         "cases:detail": {"in": {"pk": case_a.pk}, "out": {"pk": case_b.pk}},
         "cases:contact": {"in": {"pk": case_a.pk}, "out": {"pk": case_b.pk}},
@@ -129,6 +134,28 @@ def _objects(world, settings, tmp_path) -> dict[str, dict[str, dict]]:
         "qrcodes:sign": {"in": {"slug": code.slug}},
         "cases:feedback": {"in": {"token": "not-a-token"}},
     }
+
+
+def _insight(world, county) -> dict:
+    """A surge alert, a problem and its rectification item of one county (made directly: the pages are tested)."""
+    from datetime import timedelta
+
+    from haochaping.cases.rectification import rectification_open
+    from haochaping.insight.models import Problem, SurgeAlert
+
+    today = timezone.localdate()
+    alert = SurgeAlert.objects.create(
+        region=county.region, subject_kind="term", subject="叫号机", window_start=today - timedelta(days=6),
+        window_end=today, observed=12, expected=1.0, p_value=1e-6,
+    )  # fmt: skip
+    problem = Problem.objects.create(
+        region=county.region, period_start=today - timedelta(days=29), period_end=today, label="叫号机坏",
+        keywords=["叫号机", "坏"], size=12, units=[{"id": county.dept.pk, "name": county.dept.name, "n": 12}],
+    )  # fmt: skip
+    rectification = rectification_open(
+        None, title="修复叫号机", unit=county.dept, actor=world.users["root"], source="authz"
+    )
+    return {"alert": alert, "problem": problem, "rectification": rectification}
 
 
 def _signal(county):
@@ -160,7 +187,7 @@ def _client(world, role: str) -> Client:
     return c
 
 
-QUERY = {"analytics:export_csv": {"chart": "overview"}}
+QUERY = {"analytics:export_csv": {"chart": "overview"}, "insight:comments": {"term": "叫号机"}}
 
 
 def observe(world, route: Route, kwargs: dict) -> dict[str, int]:

@@ -551,3 +551,52 @@ class CaseDayDirty(models.Model):
 
     def __str__(self) -> str:
         return " · ".join(str(getattr(self, d)) for d in self.DIMENSIONS)
+
+
+class Rectification(models.Model):
+    """整改事项: a problem many raters reported (反映集中的问题, insight) turned into a rectification with an owner
+    unit, a responsible person and a deadline (限期依法依规整改解决). Tracked here like the ledger's cases: the sweep
+    marks it overdue, the board lists it, completion needs the measures taken."""
+
+    SCOPE_LOOKUPS = {"region": "region__path", "unit": "unit_id"}
+
+    class State(models.TextChoices):
+        OPEN = "open", _("整改中")
+        DONE = "done", _("已完成整改")
+        CANCELLED = "cancelled", _("已撤销")
+
+    title = models.CharField(_("整改事项"), max_length=120)
+    description = models.TextField(_("问题描述"), blank=True)
+    source = models.CharField(_("来源"), max_length=40, blank=True, help_text=_("如 集中问题 #12"))
+    region = models.ForeignKey(Region, verbose_name=_("行政区划"), on_delete=models.PROTECT, related_name="+")
+    unit = models.ForeignKey(
+        Organisation, verbose_name=_("责任单位"), on_delete=models.PROTECT, related_name="rectifications"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("责任人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="owned_rectifications",
+    )
+    deadline = models.DateField(_("整改期限"))
+    state = models.CharField(_("状态"), max_length=10, choices=State.choices, default=State.OPEN)
+    progress = models.TextField(_("整改进展"), blank=True)
+    measures = models.TextField(_("整改措施"), blank=True)
+    completed_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    overdue_notified_at = models.DateTimeField(_("超期提醒时间"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("交办人"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("交办时间"), default=timezone.now)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("整改事项")
+        verbose_name_plural = _("整改事项")
+        ordering = ["deadline", "id"]
+        indexes = [models.Index(fields=["unit", "state"]), models.Index(fields=["region", "state"])]
+
+    def __str__(self) -> str:
+        return self.title

@@ -7,6 +7,7 @@ system's, not a rater's: they open no case.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from haochaping.lib.errors import NotFound, ValidationFailed
 from haochaping.ratings.codes import Channel, is_bad
 from haochaping.ratings.models import Rating, ServiceCase
 from haochaping.ratings.rowwriter import RowWriter
+
+log = logging.getLogger(__name__)
 
 
 def _deadlines(region_path: str, opened_at: datetime) -> dict[str, Any]:
@@ -226,6 +229,7 @@ class ComplaintIn:
     window_id: int | None = None
     staff_code: str = ""
     item_code: str = ""
+    region_id: int | None = None  # only the complainant's region (hotline, public form): opens at its agency
 
 
 def _route(scope: Scope, c: ComplaintIn) -> dict[str, Any]:
@@ -267,8 +271,19 @@ def _route(scope: Scope, c: ComplaintIn) -> dict[str, Any]:
             raise NotFound("被投诉单位不存在", field="unit_id" if c.unit_id else "unit_uscc")
         target.setdefault("unit_id", u.pk)
         target.setdefault("region_id", u.region_id)
+    if "unit_id" not in target and c.region_id:
+        # No unit known: the region's management agency receives it, and the router suggests the department.
+        agency = (
+            scope.filter(Organisation.objects.filter(region_id=c.region_id, kind=Organisation.Kind.AGENCY))
+            .filter(is_active=True)
+            .order_by("id")
+            .first()
+        )
+        if agency is None:
+            raise NotFound("所选地区没有政务服务管理机构，请选择被投诉单位", field="region_id")
+        target.update(unit_id=agency.pk, region_id=agency.region_id, routed_by_region=True)
     if "unit_id" not in target:
-        raise ValidationFailed("请指明被投诉的单位、窗口、人员、事项或办件", field="unit_id")
+        raise ValidationFailed("请指明被投诉的单位、窗口、人员、事项、办件或所在地区", field="unit_id")
     return target
 
 
@@ -285,6 +300,7 @@ def complaint_open(complaint: ComplaintIn, *, scope: Scope, actor=None, actor_la
     if complaint.channel not in Channel.values or complaint.channel == Channel.DEFAULT:
         raise ValidationFailed("投诉渠道无效", field="channel")
     target = _route(scope, complaint)
+    by_region = target.pop("routed_by_region", False)
     now = timezone.now()
     path = Region.objects.values_list("path", flat=True).get(pk=target["region_id"])
     case = Case(
@@ -306,4 +322,16 @@ def complaint_open(complaint: ComplaintIn, *, scope: Scope, actor=None, actor_la
             case=case, action="open", to_state=State.NEW, actor=actor, actor_label=actor_label, at=now,
             note="投诉立案", data={"unit": case.unit_id, "channel": case.channel},
         )  # fmt: skip
+        if by_region:
+            transaction.on_commit(lambda: _suggest_routing(case.pk))
     return case
+
+
+def _suggest_routing(case_id: int) -> None:
+    """The routing suggestion of a complaint opened at the agency (after commit): never fails the complaint."""
+    try:
+        from haochaping.insight.routing import suggest_after_open
+
+        suggest_after_open(case_id)
+    except Exception:  # noqa: BLE001
+        log.exception("routing suggestion failed for case %s", case_id)

@@ -42,6 +42,7 @@ class SweepReport:
     escalated: int = 0  # escalated to level 2: the management agency told (appeals included)
     closed_no_response: int = 0  # feedback period over without a rating
     notifications: int = 0
+    rectifications_overdue: int = 0  # 整改事项 past their deadline, marked (and logged) once
     failed: list[tuple[int, str]] = field(default_factory=list)  # (case id, error)
 
     def counts(self) -> dict[str, int]:
@@ -65,6 +66,7 @@ def sweep(now: datetime | None = None) -> SweepReport:
     )
     for case_id in _ids(supervised):
         _guarded(report, case_id, _supervise, now, today)
+    _guarded(report, 0, _rectifications, now)
     if report.failed:
         logger.warning("case sweep: %d case(s) failed", len(report.failed))
     return report
@@ -100,6 +102,12 @@ def _close_expired(report: SweepReport, case_id: int, now: datetime) -> None:
     except Conflict:
         return  # rated (or closed by another sweep) meanwhile
     report.closed_no_response += 1
+
+
+def _rectifications(report: SweepReport, _id: int, now: datetime) -> None:
+    from haochaping.cases.rectification import mark_overdue
+
+    report.rectifications_overdue += mark_overdue(now)
 
 
 def _supervise(report: SweepReport, case_id: int, now: datetime, today: date) -> None:

@@ -128,8 +128,16 @@ def _render_detail(
         "contact_name_masked": protect.mask_name(case.contact_name),
         "reveal_form": reveal_form or RevealForm(auto_id="id_reveal_%s"),
         "may_reveal": case.contact_phone_enc and case.is_open and "handler" in access.actor_roles(request.user, case),
+        "routing": _routing_box(case, request.user),
     }
     return _render(request, "cases/detail.html", context, status=status)
+
+
+def _routing_box(case: Case, user) -> dict | None:
+    """The pending routing suggestion of a complaint opened without a unit (insight app), if any."""
+    from haochaping.insight.routing import box_for
+
+    return box_for(case, user)
 
 
 @login_required

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods
 from haochaping.accounts.scope import ALL_SCOPE
 from haochaping.cases import opening, services
 from haochaping.cases.models import Case, FeedbackGrade, Outcome, State
-from haochaping.directory.models import Organisation
+from haochaping.directory.models import Organisation, Region
 from haochaping.lib.abuse import captcha_error, honeypot_rejection, limit_phone
 from haochaping.lib.errors import DomainError, NotFound
 from haochaping.lib.ratelimit import RateLimited, client_ip, hit
@@ -46,6 +46,14 @@ def unit_choices() -> list:
     return choices
 
 
+def region_choices() -> list:
+    """Regions whose management agency can receive a complaint that names no unit (it is then routed from there)."""
+    regions = (
+        Region.objects.filter(units__kind=Organisation.Kind.AGENCY, units__is_active=True).distinct().order_by("path")
+    )
+    return [("", gettext_lazy("（不清楚被投诉单位时选择）"))] + [(str(r.pk), r.name) for r in regions]
+
+
 class ComplaintForm(forms.Form):
     """Field names follow opening.ComplaintIn, so a DomainError's field lands next to its input."""
 
@@ -55,6 +63,13 @@ class ComplaintForm(forms.Form):
         max_length=50,
         required=False,
         help_text=gettext_lazy("填写办件编号时，投诉将转给办理该事项的单位"),
+    )
+    region_id = forms.TypedChoiceField(
+        label=gettext_lazy("所在地区（可选）"),
+        coerce=int,
+        required=False,
+        empty_value=None,
+        help_text=gettext_lazy("不清楚被投诉单位时，选择所在地区，由当地政务服务管理机构分派"),
     )
     content = forms.CharField(
         label=gettext_lazy("投诉内容"),
@@ -79,11 +94,12 @@ class ComplaintForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["unit_id"].choices = unit_choices()
+        self.fields["region_id"].choices = region_choices()
 
     def clean(self):
         data = super().clean()
-        if not self.errors and not (data.get("unit_id") or data.get("case_no", "").strip()):
-            self.add_error("unit_id", _("请选择被投诉单位，或填写办件编号"))
+        if not self.errors and not (data.get("unit_id") or data.get("case_no", "").strip() or data.get("region_id")):
+            self.add_error("unit_id", _("请选择被投诉单位，或填写办件编号，或选择所在地区"))
         return data
 
     def add_domain_error(self, exc: DomainError) -> None:
@@ -141,6 +157,7 @@ def complaint(request: HttpRequest) -> HttpResponse:
                         channel=Channel.PC,
                         case_no=data["case_no"].strip(),
                         unit_id=data["unit_id"],
+                        region_id=data["region_id"],
                     ),
                     scope=ALL_SCOPE,
                 )

@@ -7,7 +7,9 @@ the same comments. ``load.py`` writes what these functions produce.
 Skews built in (regime.md §4, so that later integrity and analysis features have something to find):
 - overall about nine ratings in ten are good; 3–8% are 默认评价 (grade basic, channel default, no text);
 - two or three units and a handful of staff are markedly worse (about a fifth of their ratings bad);
-- one unit is suspiciously perfect: 100% 非常满意, mostly on the counter evaluator, with a stock phrase.
+- one unit is suspiciously perfect: 100% 非常满意, mostly on the counter evaluator, with a stock phrase;
+- a few recurring problems (planted.py: a hall's broken 叫号机, failing uploads, proof after proof, parking) are
+  written into a share of the bad comments of their units, in several wordings, over the whole span.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from haochaping.demo import catalogue as cat
 from haochaping.demo import comments as cm
+from haochaping.demo import planted
 from haochaping.lib.uscc import make_uscc
 from haochaping.ratings.codes import ONLINE_CHANNELS
 
@@ -627,6 +630,9 @@ class ActivityGenerator:
         self.comment_rng = random.Random(f"haochaping-demo-comments-{seed}")
         # Offers (邀评记录) draw from their own stream, so adding them left the ratings exactly as they were.
         self.offer_rng = random.Random(f"haochaping-demo-offers-{seed}")
+        # Planted recurring problems (planted.py) replace some bad comments, drawing from their own stream too.
+        self.planted = planted.plan_problems(plan)
+        self.planter = planted.Planter(self.planted, ids, seed)
         self.tag_sets, self.adapters = tag_sets, adapters
         self.next_case_id = case_id_start
         self.chunk_size = chunk_size
@@ -889,6 +895,8 @@ class ActivityGenerator:
                     item=item.name if item else "",
                     platform=platform_name,
                 )
+                if grade <= 2:
+                    comment = self.planter.comment(unit.id, hall_id, comment)
             tag_set_id, tags = self._tags(grade, channel, topic)
             answers = self._answers(grade, context)
             public = bool(comment) and rng.random() < 0.4

@@ -33,6 +33,7 @@ from haochaping.accounts.apikeys import api_key_create
 from haochaping.accounts.models import Membership, Role
 from haochaping.accounts.roles import sync_role_groups
 from haochaping.demo import generator as gen
+from haochaping.directory.categories import category_from_name
 from haochaping.directory.models import Hall, Organisation, Platform, Region, ServiceItem, Staff, Window
 from haochaping.lib import protect
 from haochaping.ratings.models import Rating, RatingOffer, ServiceCase, Tag, TagSet
@@ -161,6 +162,7 @@ def write_directory(plan: gen.DirectoryPlan) -> gen.Ids:
                 name=u.name,
                 short_name=u.short_name,
                 kind=u.kind,
+                category=category_from_name(u.name),  # 部门类别 (公安, 人社 …): the routing suggestion's labels
                 region_id=region_ids[u.region],
                 parent_id=unit_ids.get(u.parent or ""),
             )

@@ -28,8 +28,8 @@ class RegionAdmin(DirectoryAdmin):
 
 @admin.register(Organisation)
 class OrganisationAdmin(DirectoryAdmin):
-    list_display = ("name", "uscc", "kind", "region", "is_active")
-    list_filter = ("kind", "is_active")
+    list_display = ("name", "uscc", "kind", "category", "region", "is_active")
+    list_filter = ("kind", "category", "is_active")
     search_fields = ("name", "uscc", "short_name")
     autocomplete_fields = ("region", "parent")
     list_select_related = ("region",)

@@ -33,6 +33,7 @@ EXAMPLES: dict[str, list[dict[str, str]]] = {
             "region_code": "330102000000",
             "parent_uscc": "",
             "is_active": "是",
+            "category": "政务服务管理",
         },
         {
             "uscc": _DEPT,
@@ -42,6 +43,7 @@ EXAMPLES: dict[str, list[dict[str, str]]] = {
             "region_code": "330102000000",
             "parent_uscc": "",
             "is_active": "是",
+            "category": "市场监管",
         },
     ],
     "halls": [

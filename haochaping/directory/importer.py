@@ -631,6 +631,7 @@ class UnitImporter(_Importer):
         Column("region_code", "行政区划代码", ("所属区划代码", "区划代码", "region_code", "region"), required=True),
         Column("parent_uscc", "上级单位信用代码", ("上级单位统一社会信用代码", "parent_uscc", "parent")),
         Column("is_active", "启用", ("是否启用", "is_active", "active")),
+        Column("category", "部门类别", ("类别", "category")),
     )
     key_columns = ("uscc",)
     field_columns = {"region": "region_code", "parent": "parent_uscc"}
@@ -684,6 +685,7 @@ class UnitImporter(_Importer):
         obj.uscc = uscc
         obj.name = row.get("name")
         self.set_text(row, obj, "short_name")
+        self.set_text(row, obj, "category")  # blank: derived from the name (directory/categories.py)
         self.set_choice(row, obj, "kind", default=Organisation.Kind.DEPARTMENT)
         self.set_bool(row, obj, "is_active")
         region = self.ref_region(row, "region_code")

@@ -91,6 +91,14 @@ class Organisation(models.Model):
     parent = models.ForeignKey(
         "self", verbose_name=_("上级单位"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
+    # The kind of department across regions (公安, 人社, 市场监管 …): what a complaint without a named unit is
+    # routed by (insight/routing.py); derived from the name when left blank (directory/categories.py).
+    category = models.CharField(
+        _("部门类别"),
+        max_length=30,
+        blank=True,
+        help_text=_("如 公安、人社、市场监管；用于投诉分派建议，留空按名称推断"),
+    )
     is_active = models.BooleanField(_("启用"), default=True)
 
     class Meta:

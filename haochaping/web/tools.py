@@ -34,6 +34,9 @@ def tools_for(user, scope: Scope) -> list[Tool]:
         note = _("评价趋势、等级与渠道分布，按地区、单位、人员逐级下钻；图表可切换为表格并导出")
         tools.append(Tool(_("统计分析看板"), "/analytics/", note))
     if scope.supervises:
+        note = _("热词与词云、反映集中的问题（可交办整改）、激增预警、投诉分派建议、差评成因分析")
+        tools.append(Tool(_("意见挖掘"), "/insight/", note))
+    if scope.supervises:
         note = _("刷好评、代评、自评、集中恶意差评等可疑评价及证据，核查后记录结果")
         tools.append(Tool(_("数据真实性监测"), "/integrity/", note))
     if scope.kind != "none" and not scope.read_only:

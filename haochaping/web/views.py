@@ -8,6 +8,7 @@ from django.shortcuts import render
 from haochaping.accounts.scope import scope_for_request
 from haochaping.cases.selectors_home import case_counts
 from haochaping.directory.models import Hall, Organisation, ServiceItem, Staff, Window
+from haochaping.insight.selectors import insight_counts
 from haochaping.ratings.codes import Adoption
 from haochaping.ratings.models import Rating, ServiceCase
 from haochaping.web.tools import tools_for
@@ -37,6 +38,8 @@ def home(request: HttpRequest) -> HttpResponse:
         )
         # Window staff are the ones rated: the cases about them are their unit's to handle, not theirs to see.
         context["cases"] = case_counts(scope) if scope.kind in ("all", "region", "units") else None
+        if scope.supervises and scope.kind in ("all", "region"):  # alerts and problems are a region's
+            context["insight"] = insight_counts(scope)
     return render(request, "web/home.html", context)
 
 

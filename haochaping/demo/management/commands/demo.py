@@ -96,6 +96,7 @@ class Command(BaseCommand):
         integrity_line = lambda line: out("数据真实性监测 / integrity: " + line)  # noqa: E731
         plant_patterns(seed, write=integrity_line)
         self._seed_cases(out, seed)
+        self._seed_insight(out, seed)
         self._seed_rollups(out)
         compute_demo_signals(write=integrity_line)
         seed_audit_demo(write=out)
@@ -141,6 +142,12 @@ class Command(BaseCommand):
         out("  以 county_longwan / city_wenzhou / province 登录：督办与统计（/cases/board/）")
         if r["feedback_link"]:
             out(f"  评价人对处理结果的评价页 / the rater's feedback page: {r['feedback_link']}")
+
+    def _seed_insight(self, out, seed: int) -> None:
+        """意见挖掘: a planted surge, 12345 complaints, then index, router, problems and alerts (insight/demo.py)."""
+        from haochaping.insight.demo import seed_demo as seed_insight
+
+        seed_insight(seed, write=out)
 
     def _seed_rollups(self, out) -> None:
         """The generator writes ratings around intake (and the case histories set some aside): recompute the
