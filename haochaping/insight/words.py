@@ -17,12 +17,14 @@ days of a partial month at either end of the period.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import Q, QuerySet, Sum
+from django.core.cache import cache
+from django.db.models import Max, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from haochaping.analytics import dashboard as dash
@@ -32,7 +34,7 @@ from haochaping.insight.models import CommentDoc, TermMonth
 BANDS = ("bad", "good", "all")
 PRIOR = 1000.0  # A: total pseudo-count of the informative prior
 CANDIDATES = 3000  # at most this many foreground terms (the most frequent) are scored
-CHUNK = 500  # terms per IN (...) query for the background
+CACHE_SECONDS = 600  # hot words of a question are kept this long, or until a new comment is indexed
 
 
 def band_labels() -> dict[str, str]:
@@ -130,11 +132,14 @@ def background(terms: list[str], end: date) -> tuple[dict[str, int], int]:
     k = last.year * 12 + last.month - 1 - 11
     first = date(k // 12, k % 12 + 1, 1)
     base = TermMonth.objects.filter(month__gte=first, month__lte=last)
-    total = base.aggregate(n=Sum("docs"))["n"] or 0
+    # One grouped scan of the 12 months (their rows are read once either way); the wanted terms are picked here.
+    wanted = set(terms)
     found: dict[str, int] = {}
-    for i in range(0, len(terms), CHUNK):
-        rows = base.filter(term__in=terms[i : i + CHUNK]).values("term").annotate(n=Sum("docs"))
-        found.update({r["term"]: r["n"] for r in rows})
+    total = 0
+    for term, n in base.values("term").annotate(n=Sum("docs")).values_list("term", "n"):
+        total += n
+        if term in wanted:
+            found[term] = n
     return found, total
 
 
@@ -149,8 +154,23 @@ def log_odds(y: int, n: int, b: int, m: int, prior: float, a_total: float = PRIO
 def hot_words(
     focus: dash.Focus, period: dash.Period, *, band: str = "bad", limit: int = 100, min_docs: int = 2
 ) -> list[HotWord]:
-    """The terms most over-represented in the focus and period compared with the installation (score > 0)."""
+    """The terms most over-represented in the focus and period compared with the installation (score > 0).
+    Cached per question until a new comment is indexed (the page, its JSON and its PNG ask the same question)."""
     band = parse_band(band)
+    obj = focus.unit or focus.region
+    last_doc = CommentDoc.objects.aggregate(n=Max("id"))["n"] or 0
+    units = hashlib.sha1(",".join(map(str, sorted(focus.unit_ids))).encode()).hexdigest()[:16]
+    key = (f"insight:hot:{focus.kind}:{obj.pk if obj else ''}:{units}:{period.start}:{period.end}:{band}:{limit}:"
+           f"{min_docs}:{last_doc}")  # fmt: skip
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    words = _hot_words(focus, period, band, limit, min_docs)
+    cache.set(key, words, CACHE_SECONDS)
+    return words
+
+
+def _hot_words(focus: dash.Focus, period: dash.Period, band: str, limit: int, min_docs: int) -> list[HotWord]:
     counts, total = foreground(focus, period, band)
     if not counts or not total:
         return []
