@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from haochaping.accounts.scope import ALL_SCOPE
 from haochaping.insight import drivers
@@ -72,7 +72,8 @@ def test_the_statistics_of_one_feature_use_the_haldane_correction():
 
 
 def test_the_tag_over_represented_in_bad_ratings_ranks_first(rated):
-    report = drivers.analyse(ALL_SCOPE, {"unit": str(rated.a.dept.pk), "period": "last_12"})
+    with translation.override("zh-hans"):  # answer labels (是/否) follow the active language
+        report = drivers.analyse(ALL_SCOPE, {"unit": str(rated.a.dept.pk), "period": "last_12"})
     assert (report.bad_total, report.good_total) == (30, 63)
     codes = [f.code for f in report.tags]
     assert codes[0] == "OS11" and codes[-1] == "OS01"
