@@ -22,8 +22,6 @@ Deterministic: every random step has a fixed random_state.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 import math
@@ -40,6 +38,7 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
+from haochaping.insight.csvfile import read_csv, require_column
 from haochaping.lib.errors import ValidationFailed
 
 logger = logging.getLogger(__name__)
@@ -411,22 +410,6 @@ def detect_all(today: date | None = None) -> dict:
 # --- offline: a CSV of historical texts ------------------------------------------------------------------
 
 
-def read_csv(path: str | Path) -> tuple[list[str], list[dict]]:
-    """(header, rows) of a CSV file in UTF-8 (with or without BOM) or GBK."""
-    raw = Path(path).read_bytes()
-    for encoding in ("utf-8-sig", "gbk"):
-        try:
-            content = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise ValidationFailed("CSV 文件编码无法识别（应为 UTF-8 或 GBK）", field="csv")
-    reader = csv.DictReader(io.StringIO(content, newline=""))
-    rows = list(reader)
-    return list(reader.fieldnames or []), rows
-
-
 def _parse_day(value: str) -> date | None:
     value = (value or "").strip()
     if not value:
@@ -448,14 +431,9 @@ def cli_problems(path: str | Path, *, text_column: str, time_column: str | None 
     from haochaping.insight.text import pipeline
 
     header, rows = read_csv(path)
-    if text_column not in header:
-        raise ValidationFailed(
-            f"CSV 文件中没有文字列“{text_column}”（现有列：{'、'.join(header)}）", field="text_column"
-        )
-    if time_column and time_column not in header:
-        raise ValidationFailed(
-            f"CSV 文件中没有时间列“{time_column}”（现有列：{'、'.join(header)}）", field="time_column"
-        )
+    require_column(header, text_column, "text_column")
+    if time_column:
+        require_column(header, time_column, "time_column")
     pipe = pipeline()
     numbers, prepared, days = [], [], []
     for i, row in enumerate(rows):

@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from haochaping.directory.categories import known_categories, unit_category
 from haochaping.insight import text as insight_text
+from haochaping.insight.csvfile import read_csv, require_column
 from haochaping.insight.models import CommentDoc, Router, RoutingExample, RoutingSuggestion, Source
 from haochaping.lib.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 
@@ -452,31 +453,10 @@ def live_accuracy(suggestions) -> dict[str, Any]:
 # --- command line -----------------------------------------------------------------------------------------------
 
 
-def read_csv(path: str) -> tuple[list[str], list[dict[str, str]]]:
-    """Header and rows of a CSV in UTF-8 (with or without BOM) or GBK."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            content = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - gb18030 decodes any byte string
-        raise ValidationFailed("CSV 编码无法识别（请用 UTF-8 或 GBK）", field="csv")
-    reader = csv.DictReader(io.StringIO(content, newline=""))
-    return list(reader.fieldnames or []), list(reader)
-
-
-def _column(header: list[str], name: str, field: str) -> None:
-    if name not in header:
-        raise ValidationFailed(f"CSV 中没有列“{name}”（现有列：{'、'.join(header)}）", field=field)
-
-
 def cli_train(path: str, *, text_column: str, label_column: str, name: str = DEFAULT, out) -> Router:
     header, rows = read_csv(path)
-    _column(header, text_column, "text_column")
-    _column(header, label_column, "label_column")
+    require_column(header, text_column, "text_column")
+    require_column(header, label_column, "label_column")
     rows = [r for r in rows if (r.get(text_column) or "").strip() and (r.get(label_column) or "").strip()]
     if len(rows) < MIN_EXAMPLES:
         raise ValidationFailed(f"有效行数不足{MIN_EXAMPLES}行（文字和标注都不能为空）", field="label_column")
@@ -504,7 +484,7 @@ def cli_route(path: str, *, text_column: str, name: str = DEFAULT, out) -> int:
     if loaded is None:
         raise ValidationFailed(f"分派模型不存在：{name}（先用 insight train 训练）", field="name")
     header, rows = read_csv(path)
-    _column(header, text_column, "text_column")
+    require_column(header, text_column, "text_column")
     model = loaded[1]
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
