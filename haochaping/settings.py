@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "haochaping.cases",
     "haochaping.analytics",
     "haochaping.insight",
+    "haochaping.disclosure",
     "haochaping.integrity",
     "haochaping.seal",
     "haochaping.audit",
@@ -119,6 +120,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "haochaping.disclosure.context.public",
             ],
         },
     },
@@ -374,3 +376,15 @@ HAOCHAPING_SIGNAL_TEXT_MIN = envint("HAOCHAPING_SIGNAL_TEXT_MIN", 1)  # contradi
 # at least twice the baseline. The p threshold is in per million so it stays an integer setting (default 0.001).
 HAOCHAPING_SURGE_P = envint("HAOCHAPING_SURGE_P_PER_MILLION", 1000) / 1_000_000
 HAOCHAPING_SURGE_MIN = envint("HAOCHAPING_SURGE_MIN", 8)
+
+# --- Disclosure (haochaping.disclosure, docs/disclosure.md): the public portal and open data ---
+# Small-cell suppression: a unit, hall or 事项 with fewer ratings than this in a period is published without figures.
+HAOCHAPING_OPEN_DATA_MIN_CELL = envint("HAOCHAPING_OPEN_DATA_MIN_CELL", 10)
+# Seconds the public figures are cached (pages, datasets, public API); pages state the time they were computed.
+HAOCHAPING_PUBLIC_CACHE_SECONDS = envint("HAOCHAPING_PUBLIC_CACHE_SECONDS", 300)
+# Requests per hour and client address: the public API and dataset downloads; the rater's case lookup (guessing).
+HAOCHAPING_OPEN_API_PER_HOUR = envint("HAOCHAPING_OPEN_API_PER_HOUR", 1200)
+HAOCHAPING_TRACK_PER_HOUR = envint("HAOCHAPING_TRACK_PER_HOUR", 30)
+# Licence of the open data (SPDX-style id, shown on /open/data/#licence and in datapackage.json): CC-BY-4.0 (知识共享
+# 署名 4.0: users must credit the publishing agency) or CC0-1.0; another id is shown as given.
+HAOCHAPING_OPEN_DATA_LICENCE = envstr("HAOCHAPING_OPEN_DATA_LICENCE", "CC-BY-4.0")

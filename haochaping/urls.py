@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from haochaping.api import api
+from haochaping.disclosure.api import api as open_api
 from haochaping.web import views as web_views
 from haochaping.web.auth import SiteLoginView
 
@@ -19,6 +20,7 @@ urlpatterns = [
     path("account/two-factor/", include("haochaping.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("api/open/v1/", open_api.urls),
     path("api/v1/", api.urls),
     path("r/", include("haochaping.ratings.urls")),
     path("evaluator/", include("haochaping.evaluator.urls")),
@@ -28,6 +30,8 @@ urlpatterns = [
     path("cases/", include("haochaping.cases.urls")),
     path("analytics/", include("haochaping.analytics.urls")),
     path("insight/", include("haochaping.insight.urls")),
+    path("open/", include("haochaping.disclosure.urls")),
+    path("disclosure/", include("haochaping.disclosure.urls_moderation")),
     path("integrity/chain/", include("haochaping.seal.urls")),
     path("integrity/audit/", include("haochaping.audit.urls")),
     path("integrity/", include("haochaping.integrity.urls")),

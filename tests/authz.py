@@ -144,14 +144,51 @@ RULES: dict[str, dict[str, dict[str, int]]] = {
     ),
     # The tamper-evidence chain's status and daily digests (installation-wide; the digests will be public).
     "seal:index": rule(SUPERVISOR),
+    # The public portal (disclosure, /open/): no login; objects are public by nature, so there is no "out" side.
+    **{
+        name: rule(PUBLIC)
+        for name in (
+            "disclosure:portal",
+            "disclosure:region",
+            "disclosure:unit",
+            "disclosure:hall",
+            "disclosure:item",
+            "disclosure:search",
+            "disclosure:rankings",
+            "disclosure:integrity",
+            "disclosure:rectifications",
+            "disclosure:track",
+            "disclosure:open_data",
+            "disclosure:datapackage",
+            "disclosure:dataset",
+            "disclosure:reports",
+        )
+    },  # fmt: skip
+    # Only published items and region reports are public; an unpublished one does not exist for anybody.
+    "disclosure:rectification": rule(every(404)),
+    "disclosure:report_file": rule(every(404)),
     # Audit logs (who viewed rater identities, administrative changes): auditors, agency admins, superusers.
     "audit:index": rule(every(403, anon=302, a_admin=200, a_auditor=200, root=200)),
     "audit:admin_log": rule(every(403, anon=302, a_admin=200, a_auditor=200, root=200)),
+    # Moderation of the rectification publication: supervisors see the queue; a publication belongs to a region, so
+    # out of scope is 404 (a department admin may look, only the agency acts).
+    "moderation:queue": rule(SUPERVISOR),
+    "moderation:detail": rule(SUPERVISOR, every(404, anon=302, nobody=403, a_clerk=403, a_handler=403, root=200)),
+    # The reader's elderly-mode preference (POST): sets a cookie and returns to the page.
+    "disclosure:mode": rule(every(302)),
 }
 
 # Routes answered for a POST (with no data: the access check comes before the form's). Their GET is a 405.
 POST_ONLY = frozenset(
-    {"logout", "set_language", "qrcodes:send_code", "cases:act", "cases:contact", "insight:routing_decide"}
+    {
+        "logout",
+        "set_language",
+        "qrcodes:send_code",
+        "cases:act",
+        "cases:contact",
+        "insight:routing_decide",
+        "disclosure:mode",
+    }
 )
 
 # Routes left out of the matrix, each with the reason.

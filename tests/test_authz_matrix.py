@@ -133,7 +133,25 @@ def _objects(world, settings, tmp_path) -> dict[str, dict[str, dict]]:
         "qrcodes:svg": {"in": {"slug": code.slug}},
         "qrcodes:sign": {"in": {"slug": code.slug}},
         "cases:feedback": {"in": {"token": "not-a-token"}},
+        "disclosure:region": {"in": {"code": world.a.region.code}},
+        "disclosure:unit": {"in": {"pk": world.a.dept.pk}},
+        "disclosure:hall": {"in": {"pk": world.a.hall.pk}},
+        "disclosure:item": {"in": {"pk": world.a.item.pk}},
+        "disclosure:rectification": {"in": {"pk": 999999}},
+        "moderation:detail": {"in": {"pk": _publication(case_a).pk}, "out": {"pk": _publication(case_b).pk}},
+        "disclosure:dataset": {"in": {"dataset": "region", "month": f"{timezone.localdate():%Y-%m}", "fmt": "csv"}},
+        "disclosure:report_file": {"in": {"pk": report_a.pk, "fmt": "pdf"}},
     }
+
+
+def _publication(case):
+    """A pending publication of the case (made directly: the moderation pages are tested, not the sync)."""
+    from haochaping.disclosure.models import Publication
+
+    return Publication.objects.create(
+        case=case, kind=case.kind, region=case.region, unit=case.unit, opened_on=timezone.localdate(),
+        outcome="fixed_now", source_updated_at=timezone.now(),
+    )  # fmt: skip
 
 
 def _insight(world, county) -> dict:

@@ -24,6 +24,8 @@ RATING_MODELS = ("servicecase", "rating")
 # A case and its records (history, call-backs, appeals, evidence), shown read-only in the admin: cases change
 # only through the case pages. Notifications are personal and are not among them.
 CASE_MODELS = ("case", "caseevent", "callbackattempt", "appeal", "caseattachment")
+# The rectification publication and its moderation history: read in the admin; moderated on /disclosure/moderation/.
+DISCLOSURE_MODELS = ("publication", "moderationevent")
 
 # role → [(app label, model name or None for every model of the app, actions)]
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str | None, tuple[str, ...]]]] = {
@@ -38,6 +40,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str | None, tuple[str, ...]]]] = {
         ("cases", None, VIEW),
         ("cases", "casepolicy", EDIT),
         ("cases", "calendarday", EDIT),
+        *[("disclosure", m, VIEW) for m in DISCLOSURE_MODELS],
         ("auth", "user", EDIT),
         ("auth", "group", VIEW),
     ],
@@ -55,6 +58,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str | None, tuple[str, ...]]]] = {
         ("cases", "casepolicy", EDIT),
         ("cases", "calendarday", VIEW),
         ("audit", None, VIEW),
+        *[("disclosure", m, VIEW) for m in DISCLOSURE_MODELS],
     ],
     Role.DEPARTMENT_ADMIN: [
         *[("directory", m, VIEW) for m in ("region", "organisation", "hall", "platform")],
@@ -77,6 +81,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str | None, tuple[str, ...]]]] = {
         ("qrcodes", None, VIEW),
         ("entry", None, VIEW),
         *[("cases", m, VIEW) for m in (*CASE_MODELS, "casepolicy", "calendarday")],
+        *[("disclosure", m, VIEW) for m in DISCLOSURE_MODELS],
     ],
     Role.AUDITOR: [
         ("directory", None, VIEW),
@@ -88,6 +93,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str | None, tuple[str, ...]]]] = {
         ("evaluator", None, VIEW),
         *[("cases", m, VIEW) for m in (*CASE_MODELS, "casepolicy", "calendarday")],
         ("audit", None, VIEW),
+        *[("disclosure", m, VIEW) for m in DISCLOSURE_MODELS],
     ],
 }
 

@@ -154,6 +154,8 @@ def counts_by(s: Slice, by: str | None = None, *, region_level_of: str = "") -> 
     if by is not None and by not in DIMENSIONS:
         raise ValueError(f"unknown dimension {by!r}")
     cube, s = _cube_for(by or "", s)
+    if s.unit_ids is not None and not s.unit_ids:  # no unit at all (an empty IN would not compile to SQL)
+        return Answer(by or "", s.start, s.end, {} if by is not None else {None: Counts()})
     time_col = "day" if cube is UnitDay else "month"
     group: list[str] = []
     if by in TIME_DIMENSIONS:

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from haochaping.cases import access, rollup, workdays
+from haochaping.cases.lookup import lookup_code
 from haochaping.cases.machine import ACTIONS, REOPEN_TARGET, Action
 from haochaping.cases.models import (
     Appeal,
@@ -500,11 +501,12 @@ def _enter_feedback(case: Case, now: datetime) -> None:
     case.feedback_token_hash = token_hash(token)
     case.notified_via = NotifiedVia.SMS
     url = feedback_url(token)
+    code = lookup_code(case.pk)  # 差评进度查询 (/open/track/) after the link is used
     text = (
         f"{settings.HAOCHAPING_SMS_SIGNATURE}您反映的问题（工单{case.number}）已由{case.unit.name}处理："
-        f"{case.get_outcome_display()}。查看处理结果并评价：{url}"
+        f"{case.get_outcome_display()}，进度查询码{code}。查看处理结果并评价：{url}"
     )
-    stored = text.replace(token, "…")
+    stored = text.replace(token, "…").replace(code, "…")  # the log keeps neither the link's token nor the code
 
     def send() -> None:
         from haochaping.messaging.gateway import sms_send

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 
 from haochaping.accounts.scope import ALL_SCOPE
 from haochaping.cases import opening, services
+from haochaping.cases.lookup import lookup_for_number
 from haochaping.cases.models import Case, FeedbackGrade, Outcome, State
 from haochaping.directory.models import Organisation, Region
 from haochaping.lib.abuse import captcha_error, honeypot_rejection, limit_phone
@@ -129,7 +130,7 @@ def complaint(request: HttpRequest) -> HttpResponse:
     if request.method == "GET" and request.GET.get("done"):
         number = request.session.pop(COMPLAINT_DONE_KEY, None)
         if number:
-            return render(request, "cases/complaint_done.html", {"number": number})
+            return render(request, "cases/complaint_done.html", {"number": number, **lookup_for_number(number)})
     if rejected := honeypot_rejection(request, "complaint"):
         return rejected
     form = ComplaintForm(request.POST or None)

@@ -25,7 +25,7 @@ log = logging.getLogger("haochaping.abuse")
 HONEYPOT_FIELD = "website"
 
 # Public paths whose bodies are small forms or JSON: anything larger is refused before it is read.
-PUBLIC_PREFIXES = ("/r/", "/q/", "/cases/complaint/", "/cases/feedback/", "/api/v1/sms/inbound", "/login/")
+PUBLIC_PREFIXES = ("/r/", "/q/", "/cases/complaint/", "/cases/feedback/", "/open/", "/api/v1/sms/inbound", "/login/")
 
 
 def _too_large(limit: int) -> HttpResponse:

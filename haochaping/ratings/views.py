@@ -153,4 +153,7 @@ def qr_png(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _thanks_context(result, **extra) -> dict:
-    return {"result": result, "case_number": bad_review_case_number(result.rating_id), **extra}
+    from haochaping.cases.lookup import lookup_for_number  # the 差评's case: its lookup code (查询码) and link
+
+    number = bad_review_case_number(result.rating_id)
+    return {"result": result, "case_number": number, **lookup_for_number(number), **extra}

@@ -39,6 +39,9 @@ def tools_for(user, scope: Scope) -> list[Tool]:
     if scope.supervises:
         note = _("刷好评、代评、自评、集中恶意差评等可疑评价及证据，核查后记录结果")
         tools.append(Tool(_("数据真实性监测"), "/integrity/", note))
+    if scope.supervises:
+        note = _("差评整改公开条目：自动脱敏后审核、删改或不予公开（审核记录不公开）")
+        tools.append(Tool(_("整改公开审核"), "/disclosure/moderation/", note))
     if scope.kind != "none" and not scope.read_only:
         tools.append(Tool(_("热线与纸质评价录入"), "/entry/", _("录入12345热线回访和纸质评价表，批量导入")))
     if scope.role == Role.WINDOW_STAFF or user.is_superuser:

@@ -100,7 +100,19 @@ class Command(BaseCommand):
         self._seed_rollups(out)
         compute_demo_signals(write=integrity_line)
         seed_audit_demo(write=out)
+        self._seed_disclosure(out)
         __import__("haochaping.seal.demo", fromlist=["seed_demo"]).seed_demo(out)  # last: seals what was bulk-loaded
+
+    def _seed_disclosure(self, out) -> None:
+        """信息公开: publications synced from the handled cases, moderated as the province (disclosure/demo.py); the
+        last month's province report published for the portal (disclosure/demo_reports.py)."""
+        from haochaping.disclosure.demo import seed_demo as seed_disclosure
+        from haochaping.disclosure.demo_reports import seed_demo as seed_reports
+
+        out("")
+        seed_disclosure(out)
+        seed_reports(out)
+        out(f"公开门户 / public portal (no login): {settings.SITE_URL}/open/  开放数据 / open data: /open/data/")
 
     def _seed_channels(self, out, api_key: str) -> None:
         """Show each rating channel in the demo: window QR codes, a pairing code, keyed entries, SMS invitations."""
