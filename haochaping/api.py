@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.http import Http404
 from ninja import NinjaAPI, Router
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -30,33 +31,42 @@ api = NinjaAPI(
 )
 
 
-def _error(request, status: int, message: str, errors: list | None = None):
-    return api.create_response(request, {"message": message, "errors": errors or []}, status=status)
+def add_error_handlers(target: NinjaAPI, *, headers: dict[str, str] | None = None) -> None:
+    """The single error shape ``{message, errors:[{field, message}]}`` on every error of ``target`` (this API and
+    the public one, disclosure/api.py), with ``headers`` on each error response."""
+
+    def error(request, status: int, message: str, errors: list | None = None):
+        response = target.create_response(request, {"message": message, "errors": errors or []}, status=status)
+        for name, value in (headers or {}).items():
+            response[name] = value
+        return response
+
+    @target.exception_handler(DomainError)
+    def _domain_error(request, exc: DomainError):
+        response = error(request, exc.status, exc.message, exc.errors)
+        if getattr(exc, "retry_after", None):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
+
+    @target.exception_handler(NinjaValidationError)
+    def _validation_error(request, exc: NinjaValidationError):
+        errors = error_list(exc.errors)
+        return error(request, 422, summary(errors), errors)
+
+    @target.exception_handler(AuthenticationError)
+    def _auth_error(request, exc):
+        return error(request, 401, "未认证：请提供有效的接口密钥（Authorization: Bearer hcp_…）")
+
+    @target.exception_handler(HttpError)
+    def _http_error(request, exc: HttpError):
+        return error(request, exc.status_code, str(exc))
+
+    @target.exception_handler(Http404)
+    def _not_found(request, exc: Http404):
+        return error(request, 404, str(exc) or "不存在")
 
 
-@api.exception_handler(DomainError)
-def _domain_error(request, exc: DomainError):
-    response = _error(request, exc.status, exc.message, exc.errors)
-    if getattr(exc, "retry_after", None):
-        response["Retry-After"] = str(exc.retry_after)
-    return response
-
-
-@api.exception_handler(NinjaValidationError)
-def _validation_error(request, exc: NinjaValidationError):
-    errors = error_list(exc.errors)
-    return _error(request, 422, summary(errors), errors)
-
-
-@api.exception_handler(AuthenticationError)
-def _auth_error(request, exc):
-    return _error(request, 401, "未认证：请提供有效的接口密钥（Authorization: Bearer hcp_…）")
-
-
-@api.exception_handler(HttpError)
-def _http_error(request, exc: HttpError):
-    return _error(request, exc.status_code, str(exc))
-
+add_error_handlers(api)
 
 meta_router = Router(tags=["meta"])
 

@@ -19,9 +19,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from haochaping.accounts.scope import ALL_SCOPE
-from haochaping.cases import opening, services
+from haochaping.cases import lookup, opening, services
 from haochaping.cases.lookup import lookup_for_number
-from haochaping.cases.models import Case, FeedbackGrade, Outcome, State
+from haochaping.cases.models import Case, FeedbackGrade, State
 from haochaping.directory.models import Organisation, Region
 from haochaping.lib.abuse import captcha_error, honeypot_rejection, limit_phone
 from haochaping.lib.errors import DomainError, NotFound
@@ -195,14 +195,8 @@ def _limit_feedback(request: HttpRequest) -> None:
 
 
 def _outcome(case: Case) -> dict:
-    """What the rater may see of the handling: the outcome, its text and the completion time; nothing internal."""
-    text_label, text = _("整改措施"), case.measures
-    if case.outcome in (Outcome.EXPLAINED, Outcome.NOT_ADOPTED):
-        text_label, text = _("解释说明"), case.explanation
-    fixed_at = case.rectified_at if case.outcome == Outcome.LEDGER else None
-    if case.outcome == Outcome.FIXED_NOW:
-        fixed_at = case.outcome_at
-    return {"label": case.get_outcome_display(), "text_label": text_label, "text": text, "fixed_at": fixed_at}
+    """What the rater may see of the handling (the same as the lookup page shows): nothing internal."""
+    return lookup.outcome_of(case) or {}
 
 
 @never_cache

@@ -17,17 +17,15 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db.models import Sum
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from ninja import NinjaAPI, Query
 from ninja.decorators import decorate_view
-from ninja.errors import HttpError
-from ninja.errors import ValidationError as NinjaValidationError
 
 from haochaping.analytics.metrics import Counts
 from haochaping.analytics.selectors import Slice, counts_by
-from haochaping.api import UTF8Renderer
+from haochaping.api import UTF8Renderer, add_error_handlers
 from haochaping.cases import rollup as case_rollup
 from haochaping.cases.models import CaseDay, CaseMonth
 from haochaping.directory.models import Organisation, Region, ServiceItem
@@ -36,7 +34,6 @@ from haochaping.disclosure.models import Publication
 from haochaping.disclosure.suppression import min_cell
 from haochaping.disclosure.views_opendata import conditional, throttle
 from haochaping.lib.errors import DomainError, NotFound, ValidationFailed
-from haochaping.lib.validation import error_list, summary
 from haochaping.seal.selectors import public_digests
 
 PAGE_SIZE = 20
@@ -57,34 +54,8 @@ api = NinjaAPI(
 )
 
 
-def _error(request, status: int, message: str, errors: list | None = None) -> HttpResponse:
-    response = api.create_response(request, {"message": message, "errors": errors or []}, status=status)
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-@api.exception_handler(DomainError)
-def _domain_error(request, exc: DomainError):
-    response = _error(request, exc.status, exc.message, exc.errors)
-    if getattr(exc, "retry_after", None):
-        response["Retry-After"] = str(exc.retry_after)
-    return response
-
-
-@api.exception_handler(NinjaValidationError)
-def _validation_error(request, exc: NinjaValidationError):
-    errors = error_list(exc.errors)
-    return _error(request, 422, summary(errors), errors)
-
-
-@api.exception_handler(HttpError)
-def _http_error(request, exc: HttpError):
-    return _error(request, exc.status_code, str(exc))
-
-
-@api.exception_handler(Http404)
-def _not_found(request, exc: Http404):
-    return _error(request, 404, str(exc) or "不存在")
+# Errors are never cached: a 429 or a 400 must not be kept by a proxy for the next caller.
+add_error_handlers(api, headers={"Cache-Control": "no-store"})
 
 
 def _public_run(run):
@@ -96,7 +67,7 @@ def _public_run(run):
         try:
             throttle(request)
         except DomainError as exc:
-            return _domain_error(request, exc)
+            return api.on_exception(request, exc)
         key = "open_api:v1:" + hashlib.sha256(request.get_full_path().encode()).hexdigest() + f":k{min_cell()}"
         cached = cache.get(key)
         if cached is not None:

@@ -9,26 +9,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from haochaping.analytics.performance import add_months, month_end
 from haochaping.lib.errors import ValidationFailed
+
+__all__ = ["DEFAULT", "PublicPeriod", "add_months", "choices", "parse", "today"]
 
 DEFAULT = "12m"
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$", re.IGNORECASE)
 _YEAR = re.compile(r"^(\d{4})$")
-
-
-def _month_end(d: date) -> date:
-    return (d.replace(day=1) + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-
-
-def add_months(d: date, n: int) -> date:
-    months = d.year * 12 + d.month - 1 + n
-    return date(months // 12, months % 12 + 1, 1)
 
 
 @dataclass(frozen=True)
@@ -41,7 +35,7 @@ class PublicPeriod:
     @property
     def to_date(self) -> bool:
         """True when the period runs into the current month (its figures still grow)."""
-        return self.end < _month_end(self.end)
+        return self.end < month_end(self.end)
 
     @property
     def months(self) -> list[date]:
@@ -55,7 +49,7 @@ class PublicPeriod:
         """The period of the same length just before (for the change shown beside a figure)."""
         n = len(self.months)
         start = add_months(self.start, -n)
-        return PublicPeriod(self.code, start, _month_end(add_months(start, n - 1)), "")
+        return PublicPeriod(self.code, start, month_end(add_months(start, n - 1)), "")
 
 
 def today() -> date:
@@ -75,12 +69,12 @@ def parse(value: str | None, *, today_: date | None = None) -> PublicPeriod:
         year, month = int(m[1]), int(m[2])
         if 1 <= month <= 12:
             start = date(year, month, 1)
-            end = _month_end(start)
+            end = month_end(start)
             label = f"{year}年{month}月"
     elif m := _QUARTER.match(value):
         year, q = int(m[1]), int(m[2])
         start = date(year, 3 * q - 2, 1)
-        end = _month_end(add_months(start, 2))
+        end = month_end(add_months(start, 2))
         label = f"{year}年第{q}季度"
         value = f"{year}-Q{q}"
     elif m := _YEAR.match(value):

@@ -83,47 +83,36 @@ def region(request: HttpRequest, code: str) -> HttpResponse:
     return _region_response(request, found) if found else _not_found(request)
 
 
-@require_safe
-def unit(request: HttpRequest, pk: int) -> HttpResponse:
-    found = sel.unit_by_pk(pk)
+def _object_response(request: HttpRequest, found: Any, page: Any, template: str, **extra: Any) -> HttpResponse:
+    """A department, hall or 事项 page: 404 when not found (or inactive), 400 for a bad period, else its figures."""
     if found is None:
         return _not_found(request)
     try:
         period = periods.parse(request.GET.get("period"))
     except ValidationFailed as exc:
         return _bad_request(request, exc)
-    context = _common(period, sel.unit_page(found, period))
-    rect_link = reverse("disclosure:rectifications") + "?" + urlencode({"unit": found.pk})
-    context.update(unit=found, crumbs=sel.breadcrumb(found.region), rect_link=rect_link)
-    return _render(request, "unit.html", context)
+    context = _common(period, page(found, period))
+    context.update(crumbs=sel.breadcrumb(found.region), **extra)
+    return _render(request, template, context)
+
+
+@require_safe
+def unit(request: HttpRequest, pk: int) -> HttpResponse:
+    found = sel.unit_by_pk(pk)
+    rect_link = reverse("disclosure:rectifications") + "?" + urlencode({"unit": pk})
+    return _object_response(request, found, sel.unit_page, "unit.html", unit=found, rect_link=rect_link)
 
 
 @require_safe
 def hall(request: HttpRequest, pk: int) -> HttpResponse:
     found = sel.hall_by_pk(pk)
-    if found is None:
-        return _not_found(request)
-    try:
-        period = periods.parse(request.GET.get("period"))
-    except ValidationFailed as exc:
-        return _bad_request(request, exc)
-    context = _common(period, sel.hall_page(found, period))
-    context.update(hall=found, crumbs=sel.breadcrumb(found.region))
-    return _render(request, "hall.html", context)
+    return _object_response(request, found, sel.hall_page, "hall.html", hall=found)
 
 
 @require_safe
 def item(request: HttpRequest, pk: int) -> HttpResponse:
     found = sel.item_by_pk(pk)
-    if found is None:
-        return _not_found(request)
-    try:
-        period = periods.parse(request.GET.get("period"))
-    except ValidationFailed as exc:
-        return _bad_request(request, exc)
-    context = _common(period, sel.item_page(found, period))
-    context.update(item=found, crumbs=sel.breadcrumb(found.region))
-    return _render(request, "item.html", context)
+    return _object_response(request, found, sel.item_page, "item.html", item=found)
 
 
 @require_safe

@@ -14,10 +14,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from haochaping.cases.models import Outcome
+from haochaping.directory.models import Region
 from haochaping.disclosure import publication
 from haochaping.lib.errors import ValidationFailed
 
 PAGE_SIZE = 20
+REGION_LEVELS = 3  # 省、市、县 in the region filter
 RELATED = ("region", "unit", "service_item", "hall")
 
 
@@ -42,6 +44,11 @@ def rectifications(request: HttpRequest) -> HttpResponse:
             "filters": filters,
             "params": request.GET,
             "outcomes": [(o.value, o.label) for o in (Outcome.FIXED_NOW, Outcome.LEDGER, Outcome.EXPLAINED)],
+            # Province, cities and counties, indented by level: the public picks a name, never types a code.
+            "regions": [
+                (r.code, "\u3000" * (r.level - 1) + r.name)
+                for r in Region.objects.filter(level__lte=REGION_LEVELS).order_by("path")
+            ],
             "query": query,
         },
     )
