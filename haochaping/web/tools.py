@@ -52,5 +52,7 @@ def tools_for(user, scope: Scope) -> list[Tool]:
     if settings.HAOCHAPING_SMS_BACKEND in ("console", "file") and console_allowed(scope):
         tools.append(Tool(_("短信控制台"), "/sms/console/", _("查看邀评短信，模拟群众回复")))
     tools.append(Tool(_("群众投诉入口"), "/cases/complaint/", _("公开的投诉表单，投诉与差评同样闭环处理")))
+    note = _("公众看到的评价结果、差评整改公开、开放数据和进度查询（无需登录）")
+    tools.append(Tool(_("信息公开门户"), "/open/", note))
     tools.append(Tool(_("接口文档"), "/api/v1/docs", _("办件登记、评价提交与数据交换接口")))
     return tools
