@@ -96,3 +96,7 @@ api.add_router("/qr", qrcodes_router)
 api.add_router("/entry", entry_router)
 api.add_router("/sms", messaging_router)
 api.add_router("/", cases_router)
+
+from haochaping.exchange.api import router as exchange_router  # noqa: E402
+
+api.add_router("/exchange", exchange_router)

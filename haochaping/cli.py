@@ -49,6 +49,24 @@ OPERATOR_COMMANDS = [
         "意见挖掘：index 索引、detect 集中问题、alerts 激增预警、train/route 分派模型、problems 从 CSV 发现问题",
         "comment mining: index, detect, alerts; train/route a router and find problems in a CSV",
     ),
+    (
+        "exchange",
+        "数据交换：status 上报状态、push 立即上报、backfill 补入待上报、register 登记下级平台、retry 重发拒收记录",
+        "exchange: status, push now, backfill the outbox, register a subordinate platform, retry refused records",
+    ),
+    (
+        "filedrop",
+        "文件投递：enable 为接口密钥开通投递目录、scan 立即处理、status 查看",
+        "file drop: enable, scan, status",
+    ),
+    ("partitions", "PostgreSQL 评价表按月分区：status 查看、ensure 预建分区", "monthly rating partitions"),
+    ("backup", "备份数据库（SQLite 在线备份 / PostgreSQL pg_dump）", "back up the database"),
+    ("restore", "从备份恢复数据库并校验防篡改链", "restore a backup and verify the chain"),
+    (
+        "copy_database",
+        "把 SQLite 演示库复制到 PostgreSQL（--source sqlite:///…）",
+        "copy a SQLite database to PostgreSQL",
+    ),
     ("report", "生成定期报告草稿（--kind monthly --region 代码 --period 2026-10）", "generate a periodic report"),
 ]
 

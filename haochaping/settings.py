@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "haochaping.integrity",
     "haochaping.seal",
     "haochaping.audit",
+    "haochaping.exchange",
     "haochaping.demo",
     "huey.contrib.djhuey",
     # Web security (docs/security.md): login throttling, TOTP second factor, Content-Security-Policy.
@@ -182,7 +183,7 @@ _proxy_ssl_header = envstr("SECURE_PROXY_SSL_HEADER")
 if _proxy_ssl_header:
     SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", PRODUCTION)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the load balancer's plain-HTTP probe
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]  # probes and scrapes over plain HTTP
 SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000 if PRODUCTION else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
 SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", PRODUCTION)
@@ -262,11 +263,18 @@ HAOCHAPING_API_KEY_CACHE_SECONDS = envint("HAOCHAPING_API_KEY_CACHE_SECONDS", 5)
 
 NINJA_PAGINATION_MAX_LIMIT = 1000
 
+# LOG_FORMAT=json: one JSON object per line (haochaping/lib/jsonlog.py) for a log collector; plain for people.
+LOG_FORMAT = envstr("LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be 'plain' or 'json'")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "haochaping.lib.jsonlog.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
@@ -388,3 +396,52 @@ HAOCHAPING_TRACK_PER_HOUR = envint("HAOCHAPING_TRACK_PER_HOUR", 30)
 # Licence of the open data (SPDX-style id, shown on /open/data/#licence and in datapackage.json): CC-BY-4.0 (知识共享
 # 署名 4.0: users must credit the publishing agency) or CC0-1.0; another id is shown as given.
 HAOCHAPING_OPEN_DATA_LICENCE = envstr("HAOCHAPING_OPEN_DATA_LICENCE", "CC-BY-4.0")
+
+# --- Exchange (haochaping.exchange, docs/exchange.md): the superior platform, subordinates, the file drop ---
+# The superior platform's base URL (e.g. https://hcp.city.example.gov.cn): set it and every rating, not-adopted
+# decision and case outcome is queued in the outbox in its own transaction and pushed by the worker. Empty: this
+# installation is the top of its chain and queues nothing (`haochaping exchange backfill` queues the past later).
+HAOCHAPING_UPSTREAM_URL = envstr("HAOCHAPING_UPSTREAM_URL").rstrip("/")
+# The API key the superior issued to this installation when it registered it as a subordinate platform.
+HAOCHAPING_UPSTREAM_KEY = envsecret("HAOCHAPING_UPSTREAM_KEY") or ""
+if HAOCHAPING_UPSTREAM_URL and not HAOCHAPING_UPSTREAM_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured("HAOCHAPING_UPSTREAM_URL must be an http:// or https:// URL")
+if HAOCHAPING_UPSTREAM_URL and not HAOCHAPING_UPSTREAM_KEY:
+    raise ImproperlyConfigured(
+        "HAOCHAPING_UPSTREAM_URL needs HAOCHAPING_UPSTREAM_KEY (or HAOCHAPING_UPSTREAM_KEY_FILE)"
+    )
+# This installation's platform code: the origin stamped on the records it pushes (forwarded records keep theirs).
+HAOCHAPING_PLATFORM_CODE = envstr("HAOCHAPING_PLATFORM_CODE", "haochaping")
+# Records per pushed batch, HTTP timeout (seconds), and the backoff after failures: 5 s doubling up to the cap.
+HAOCHAPING_UPSTREAM_BATCH = envint("HAOCHAPING_UPSTREAM_BATCH", 500)
+HAOCHAPING_UPSTREAM_TIMEOUT = envint("HAOCHAPING_UPSTREAM_TIMEOUT", 30)
+HAOCHAPING_UPSTREAM_BACKOFF_MAX = envint("HAOCHAPING_UPSTREAM_BACKOFF_MAX", 600)
+# Largest batch a subordinate may push (records).
+HAOCHAPING_EXCHANGE_BATCH_MAX = envint("HAOCHAPING_EXCHANGE_BATCH_MAX", 2000)
+# The file drop: one folder per API key prefix under this directory (docs/file-drop.md).
+HAOCHAPING_DROP_DIR = envstr("HAOCHAPING_DROP_DIR", str(DATA_DIR / "drop"))
+
+# --- Operations (docs/deploy.md) ---
+import ipaddress as _ipaddress  # noqa: E402
+
+
+def _cidrs(name: str, default: str) -> list[str]:
+    values = [c.strip() for c in envstr(name, default).split(",") if c.strip()]
+    for value in values:
+        try:
+            _ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {value!r} is not an address or CIDR network") from None
+    return values
+
+
+# One access-log line per request (logger haochaping.access: method, path with tokens masked, status, duration,
+# address), written by the WSGI wrapper in haochaping/wsgi.py so the rating fast path is logged too.
+LOG_REQUESTS = envbool("LOG_REQUESTS", False)
+# Reverse proxies whose X-Real-IP header becomes REMOTE_ADDR (comma-separated CIDRs; nginx on the same host:
+# 127.0.0.1/32,::1/128). Empty: REMOTE_ADDR stays the connecting address, as without a proxy.
+HAOCHAPING_TRUSTED_PROXIES = _cidrs("HAOCHAPING_TRUSTED_PROXIES", "")
+# /metrics (Prometheus): answered to these addresses (CIDRs, matched against REMOTE_ADDR) or to a request with
+# "Authorization: Bearer <HAOCHAPING_METRICS_TOKEN>" when that is set; everyone else gets 403.
+HAOCHAPING_METRICS_ALLOW = _cidrs("HAOCHAPING_METRICS_ALLOW", "127.0.0.1/32,::1/128")
+HAOCHAPING_METRICS_TOKEN = envsecret("HAOCHAPING_METRICS_TOKEN") or ""

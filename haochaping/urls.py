@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from haochaping.api import api
 from haochaping.disclosure.api import api as open_api
+from haochaping.web import health, metrics
 from haochaping.web import views as web_views
 from haochaping.web.auth import SiteLoginView
 
@@ -14,7 +15,9 @@ admin.site.index_title = _("管理首页")
 
 urlpatterns = [
     path("", web_views.home, name="home"),
-    path("healthz", web_views.healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("login/", SiteLoginView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(next_page="/"), name="logout"),
     path("account/two-factor/", include("haochaping.accounts.urls")),
@@ -32,6 +35,7 @@ urlpatterns = [
     path("insight/", include("haochaping.insight.urls")),
     path("open/", include("haochaping.disclosure.urls")),
     path("disclosure/", include("haochaping.disclosure.urls_moderation")),
+    path("exchange/", include("haochaping.exchange.urls")),
     path("integrity/chain/", include("haochaping.seal.urls")),
     path("integrity/audit/", include("haochaping.audit.urls")),
     path("integrity/", include("haochaping.integrity.urls")),

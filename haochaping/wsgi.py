@@ -1,4 +1,7 @@
-"""WSGI entry point for the production server (granian). Rating POSTs take the lean intake path."""
+"""WSGI entry point for the production server (granian). Rating POSTs take the lean intake path.
+
+Outermost: the metrics and access-log wrapper (haochaping/web/metrics.py), so the fast path is counted too.
+"""
 
 import os
 
@@ -8,6 +11,13 @@ from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 django_application = get_wsgi_application()  # sets Django up before the intake modules import models
 
-from haochaping.ratings.fastpath import IntakeFastPath  # noqa: E402
+from django.conf import settings  # noqa: E402
 
-application = IntakeFastPath(django_application)
+from haochaping.ratings.fastpath import IntakeFastPath  # noqa: E402
+from haochaping.web.metrics import Observed  # noqa: E402
+
+application = Observed(
+    IntakeFastPath(django_application),
+    log_requests=settings.LOG_REQUESTS,
+    trusted_proxies=settings.HAOCHAPING_TRUSTED_PROXIES,
+)

@@ -35,6 +35,8 @@ RULES: dict[str, dict[str, dict[str, int]]] = {
     # Public pages and files.
     "home": rule(PUBLIC),
     "healthz": rule(PUBLIC),
+    "readyz": rule(PUBLIC),
+    "metrics": rule(PUBLIC),  # by address, not login: the test client comes from 127.0.0.1 (test_ops_metrics.py)
     "login": rule(every(302, anon=200)),  # a signed-in user is sent on
     "ratings:rate": rule(PUBLIC),  # the token is the credential
     "ratings:embed": rule(PUBLIC),
@@ -173,6 +175,8 @@ RULES: dict[str, dict[str, dict[str, int]]] = {
     # Moderation of the rectification publication: supervisors see the queue; a publication belongs to a region, so
     # out of scope is 404 (a department admin may look, only the agency acts).
     "moderation:queue": rule(SUPERVISOR),
+    # Exchange: an agency's function (region supervisors and system administrators), not a department's.
+    "exchange:status": rule(every(200, anon=302, nobody=403, a_clerk=403, a_handler=403, a_dept_admin=403)),
     "moderation:detail": rule(SUPERVISOR, every(404, anon=302, nobody=403, a_clerk=403, a_handler=403, root=200)),
     # The reader's elderly-mode preference (POST): sets a cookie and returns to the page.
     "disclosure:mode": rule(every(302)),

@@ -130,3 +130,9 @@ def _fresh_rate_limits():
     policy.clear_cache()
     workdays.clear_cache()
     yield
+
+
+@pytest.fixture(autouse=True)
+def _own_drop_dir(settings, tmp_path_factory):
+    """The file drop writes folders (the demo enables one): never into the checkout's var/."""
+    settings.HAOCHAPING_DROP_DIR = str(tmp_path_factory.mktemp("drop"))

@@ -31,7 +31,7 @@ STATE_KEY = "hcp_2fa"
 VERIFY_URL = "/account/two-factor/verify/"
 ENROL_URL = "/account/two-factor/"
 # Reachable before the second factor: the two-factor pages themselves, logout, static files, language switch.
-OPEN_PREFIXES = ("/account/two-factor/", "/logout/", "/static/", "/i18n/", "/healthz", "/login/")
+OPEN_PREFIXES = ("/account/two-factor/", "/logout/", "/static/", "/i18n/", "/healthz", "/readyz", "/metrics", "/login/")
 CODE_ATTEMPTS_PER_10_MIN = 10
 
 

@@ -16,8 +16,8 @@ class AnalyticsConfig(AppConfig):
         from haochaping.analytics import rollups, uptake
         from haochaping.ratings import intake, offers, services
 
-        intake.register_after_write(rollups.ratings_added, rollups.wants_all)
-        intake.register_after_write(uptake.ratings_added, uptake.wants_case_ratings)
+        intake.register_after_write(rollups.ratings_added, rollups.wants_all, late=True)
+        intake.register_after_write(uptake.ratings_added, uptake.wants_case_ratings, late=True)
         services.register_adoption_hook(rollups.adoption_changed)
         services.register_case_hook(uptake.case_changed)
         offers.register_offer_hook(uptake.offer_added)

@@ -15,4 +15,4 @@ class CasesConfig(AppConfig):
         from haochaping.cases import opening, signals  # noqa: F401  (signals: cache invalidation)
         from haochaping.ratings import intake
 
-        intake.register_after_write(opening.open_for_rating_rows, opening.wants_case)
+        intake.register_after_write(opening.open_for_rating_rows, opening.wants_case, late=True)

@@ -76,8 +76,16 @@ class Case(models.Model):
     kind = models.CharField(_("类型"), max_length=12, choices=Kind.choices)
     # Foreign keys carry no index of their own: the queues and the board read through the composite
     # (unit|region|handler, state) indexes below, and each index is paid on every 差评 written (intake).
+    # No database constraint: a partitioned ratings_rating has no unique index on id alone (docs/partitioning.md);
+    # ratings are never deleted, and PROTECT still holds in the ORM.
     rating = models.OneToOneField(
-        Rating, verbose_name=_("差评记录"), null=True, blank=True, on_delete=models.PROTECT, related_name="case"
+        Rating,
+        verbose_name=_("差评记录"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="case",
+        db_constraint=False,
     )
     service_case = models.ForeignKey(
         ServiceCase,

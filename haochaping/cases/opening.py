@@ -42,7 +42,9 @@ def _deadlines(region_path: str, opened_at: datetime) -> dict[str, Any]:
 
 
 def wants_case(row: dict) -> bool:
-    return is_bad(row["grade"]) and not row["is_default"]
+    # A 差评 received from a subordinate platform (client "sub:<code>") is handled where it was given: the
+    # superior counts it, it does not open a second case.
+    return is_bad(row["grade"]) and not row["is_default"] and not row["client"].startswith("sub:")
 
 
 def open_for_rating_rows(rows: Sequence[dict]) -> int:
@@ -74,6 +76,7 @@ def open_missing(*, batch: int = 2000) -> int:
         # Keyset pagination by id: one pass over the ratings in all, not a rescan from the start per batch.
         ratings = list(
             Rating.objects.filter(id__gt=after, grade__lte=2, is_default=False, case__isnull=True)
+            .exclude(client__startswith="sub:")  # a subordinate's 差评 is handled there (wants_case)
             .order_by("id")
             .values(*_RATING_COLUMNS)[:batch]
         )

@@ -30,7 +30,10 @@ class KeyedEntry(models.Model):
         HOTLINE = "hotline", _("热线电话")
         PAPER = "paper", _("纸质评价表")
 
-    rating = models.OneToOneField(Rating, verbose_name=_("评价"), on_delete=models.PROTECT, related_name="keyed_entry")
+    # No database constraint: see docs/partitioning.md (ratings are never deleted; PROTECT holds in the ORM).
+    rating = models.OneToOneField(
+        Rating, verbose_name=_("评价"), on_delete=models.PROTECT, related_name="keyed_entry", db_constraint=False
+    )
     kind = models.CharField(_("录入类型"), max_length=10, choices=Kind.choices)
     keyed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("录入人"), on_delete=models.PROTECT, related_name="+"

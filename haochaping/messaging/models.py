@@ -59,8 +59,15 @@ class SmsMessage(models.Model):
     invitation = models.ForeignKey(
         "self", verbose_name=_("对应邀评"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # No database constraint: see docs/partitioning.md (ratings are never deleted; SET_NULL holds in the ORM).
     rating = models.ForeignKey(
-        Rating, verbose_name=_("评价记录"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Rating,
+        verbose_name=_("评价记录"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices)
     gateway_id = models.CharField(_("网关消息编号"), max_length=100, blank=True)

@@ -6,3 +6,8 @@ class RatingsConfig(AppConfig):
     name = "haochaping.ratings"
     label = "ratings"
     verbose_name = _("评价采集")
+
+    def ready(self) -> None:
+        from haochaping.ratings import partitioning
+
+        partitioning.group_by_all_rating_columns()

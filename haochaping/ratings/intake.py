@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from pydantic import ValidationError
@@ -29,9 +29,9 @@ from haochaping.lib import protect
 from haochaping.lib.errors import Conflict, DomainError, NotFound, ValidationFailed
 from haochaping.lib.ids import uuid7
 from haochaping.lib.validation import summary, validation_errors
-from haochaping.ratings import questionnaires
+from haochaping.ratings import partitioning, questionnaires
 from haochaping.ratings.codes import GRADE_NAME_OF, GRADE_NAMES, ONLINE_CHANNELS, Adoption, Grade, Target, is_bad
-from haochaping.ratings.models import Rating, ServiceCase, Tag, TagSet
+from haochaping.ratings.models import Rating, RatingKey, ServiceCase, Tag, TagSet
 from haochaping.ratings.rowwriter import RowWriter
 from haochaping.ratings.schemas import RatingIn
 
@@ -247,6 +247,9 @@ class References:
         """办件 in scope together with their rated slots: one query (LEFT JOIN ratings), not two."""
         if not values:
             return
+        if partitioning.is_partitioned():
+            self._fetch_cases_partitioned(values)
+            return
         n = len(_CASE_FIELDS)
         scope = self.scope
         rows = _rows(
@@ -261,6 +264,23 @@ class References:
                 self.cases[row[1]] = dict(zip(_CASE_FIELDS, row[:n], strict=True))
             if row[n + 1] is not None:
                 self.taken.add((row[0], row[n], row[n + 1]))
+
+    def _fetch_cases_partitioned(self, values: set) -> None:
+        # A join with a partitioned ratings_rating probes every month's index (and plans every partition:
+        # ~0.7 ms for one 办件 at 27 partitions); the rated slots are in ratings_ratingkey, one index.
+        scope = self.scope
+        rows = _rows(
+            ("cases-only", scope),
+            list(values),
+            lambda v: scope.filter(ServiceCase.objects.filter(case_no__in=v)).values_list(*_CASE_FIELDS),
+        )
+        ids = []
+        for row in rows:
+            self.cases[row[1]] = dict(zip(_CASE_FIELDS, row, strict=True))
+            ids.append(row[0])
+        if ids:
+            slots = RatingKey.objects.filter(service_case_id__in=ids)
+            self.taken.update(slots.values_list("service_case_id", "stage", "sequence"))
 
     def _fetch(self, model, key: str, values: set, fields: tuple[str, ...]) -> dict[str, dict]:
         if not values:
@@ -591,35 +611,64 @@ def _first_rated_at(case_id: int, stage: str, pending: list[tuple[int, RatingIn,
 # Work other apps do in the transaction that stores ratings (the cases app opens a case per 差评): a
 # predicate picks the rows a hook wants, and the hook gets those that landed. Intake imports no such app.
 _after_write: list[tuple[Callable[[dict], bool], Callable[[list[dict]], Any]]] = []
+_after_write_order: dict[Callable, int] = {}
 
 
-def register_after_write(hook: Callable[[list[dict]], Any], wants: Callable[[dict], bool]) -> None:
+def register_after_write(
+    hook: Callable[[list[dict]], Any], wants: Callable[[dict], bool], *, late: bool = False
+) -> None:
+    """`late`: run after the others. A hook that upserts a row many transactions share (a unit's day in the
+    rollups) holds that row's lock until the commit: run last, it holds it for the commit only, so concurrent
+    single ratings of one unit queue for less time (bench/load_intake.py found them waiting there)."""
     if all(h is not hook for _, h in _after_write):
+        _after_write_order[hook] = 1 if late else 0
         _after_write.append((wants, hook))
+        _after_write.sort(key=lambda pair: _after_write_order[pair[1]])  # stable: registration order otherwise
 
 
 def _write(rows: list[dict]) -> set | None:
-    """One INSERT … ON CONFLICT DO NOTHING of the rows, in a transaction: None when all landed, else the
+    """One INSERT … ON CONFLICT DO NOTHING of the rows (partitioned: a claim of their keys, then the INSERT;
+    ratings/partitioning.py), in a transaction: None when all landed, else the
     public ids of those that did (a concurrent writer may have taken a slot or key since the checks: such
     rows are left out instead of failing the others, so no savepoint is needed either). The after-write
     hooks run in the same transaction."""
     writer = _rating_writer()
     hooked = [(hook, wanted) for wants, hook in _after_write if (wanted := [r for r in rows if wants(r)])]
-    if len(rows) == 1 and not hooked or connection.in_atomic_block:
-        return _write_rows(writer, rows, hooked)  # one statement is a transaction of its own
+    if connection.in_atomic_block:
+        return _write_rows(writer, rows, hooked)
+    if len(rows) == 1 and not hooked:
+        if not partitioning.is_partitioned():
+            return _write_rows(writer, rows, hooked)  # one statement is a transaction of its own
+        # Partitioned: the key guard's trigger refuses a taken key, in this single statement; cheaper for a
+        # lone row than claim + insert in a transaction (four round trips instead of one).
+        try:
+            writer.insert(rows)
+        except IntegrityError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != "23505":  # unique_violation: lost the race
+                raise
+            return set()
+        return None
     with transaction.atomic():
         return _write_rows(writer, rows, hooked)
 
 
 def _write_rows(writer: RowWriter, rows: list[dict], hooked: list) -> set | None:
-    inserted = writer.insert(rows, skip_conflicts=True)
-    if inserted == len(rows):
-        landed = None
-    elif inserted == 0:
-        landed = set()
+    if partitioning.is_partitioned():
+        # Claim the keys in ratings_ratingkey first (ON CONFLICT DO NOTHING there), then insert the rows
+        # whose claim landed: the partitioned table has no global unique index to skip conflicts on.
+        claimed = partitioning.claim(rows)
+        landed = None if len(claimed) == len(rows) else claimed
+        if claimed:
+            writer.insert(rows if landed is None else [r for r in rows if r["public_id"] in claimed])
     else:
-        ids = [row["public_id"] for row in rows]
-        landed = set(Rating.objects.filter(public_id__in=ids).values_list("public_id", flat=True))
+        inserted = writer.insert(rows, skip_conflicts=True)
+        if inserted == len(rows):
+            landed = None
+        elif inserted == 0:
+            landed = set()
+        else:
+            ids = [row["public_id"] for row in rows]
+            landed = set(Rating.objects.filter(public_id__in=ids).values_list("public_id", flat=True))
     for hook, wanted in hooked:
         mine = wanted if landed is None else [r for r in wanted if r["public_id"] in landed]
         if mine:
@@ -727,6 +776,13 @@ def _insert(rows: list[dict]) -> set | None:
     # PostgreSQL commits concurrent transactions in parallel (and groups their WAL flushes itself); inside
     # the caller's transaction (the token page's) the rows go with it.
     return _write(rows)
+
+
+def write_rows(rows: list[dict]) -> set | None:
+    """Store fully built rating rows (the exchange receiver's copies of a subordinate's ratings) through the
+    same write path and after-write hooks as intake. None when all landed, else the public ids that did;
+    a row whose public_id is already stored is skipped (that is how a re-delivered rating is deduplicated)."""
+    return _insert(rows)
 
 
 def _answer_late(

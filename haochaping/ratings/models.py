@@ -238,6 +238,45 @@ class Rating(models.Model):
         return protect.mask_phone(protect.decrypt(self.rater_phone_enc))
 
 
+class RatingKey(models.Model):
+    """The unique keys of each rating, kept where PostgreSQL can enforce them globally (docs/partitioning.md).
+
+    A partitioned ratings_rating can only hold unique indexes that include rated_at, so on PostgreSQL its
+    uniqueness rules (public_id; one rating per 办件·stage·sequence; one per client·idempotency key) are
+    enforced here: a trigger on ratings_rating inserts each rating's keys, and intake claims a batch's keys
+    first (``pending``) so that a row a concurrent writer beat is skipped rather than failing the batch. On
+    SQLite, and on an unpartitioned table, this table stays empty and Rating's own constraints apply.
+    """
+
+    public_id = models.UUIDField(primary_key=True)
+    service_case_id = models.BigIntegerField(null=True)  # no foreign key: a guard, not a relation
+    stage = models.CharField(max_length=10, blank=True)
+    sequence = models.SmallIntegerField()
+    client = models.CharField(max_length=40)
+    idempotency_key = models.CharField(max_length=100, null=True)
+    # Claimed by intake, rating row not yet inserted (same transaction): the trigger consumes the claim.
+    pending = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("评价唯一键")
+        verbose_name_plural = _("评价唯一键")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service_case_id", "stage", "sequence"],
+                condition=models.Q(service_case_id__isnull=False),
+                name="ratingkey_one_per_case_stage_seq",
+            ),
+            models.UniqueConstraint(
+                fields=["client", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="ratingkey_idempotency_key_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.public_id)
+
+
 class RatingOffer(models.Model):
     """邀评记录: a moment a rating was offered (evaluator shown, QR scanned, SMS sent, widget shown).
 

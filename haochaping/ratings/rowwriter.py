@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from operator import itemgetter
 from typing import Any
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 
 
 def _json(value: Any) -> str:
@@ -43,6 +43,7 @@ class RowWriter:
     def __init__(self, model: type[models.Model], *, exclude: Sequence[str] = ("id",)):
         self.fields = [f for f in model._meta.concrete_fields if f.name not in exclude]
         self.names = [f.attname for f in self.fields]
+        self.table = model._meta.db_table
         cols = ", ".join(connection.ops.quote_name(f.column) for f in self.fields)
         marks = ", ".join(["%s"] * len(self.fields))
         self.sql = f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({cols}) VALUES ({marks})"
@@ -77,8 +78,18 @@ class RowWriter:
 
         skip_conflicts: rows that would break a unique constraint (partial ones included) are left out
         instead of raising (``ON CONFLICT DO NOTHING``, SQLite and PostgreSQL alike; unlike SQLite's
-        ``INSERT OR IGNORE`` it does not also swallow NOT NULL or CHECK failures).
+        ``INSERT OR IGNORE`` it does not also swallow NOT NULL or CHECK failures). Ratings on a partitioned
+        table have their unique keys in ratings_ratingkey (ratings/partitioning.py): the rows are claimed
+        there first and only the claimed ones inserted, in one transaction (a claim must not outlive it).
         """
+        if skip_conflicts and self.table == "ratings_rating":
+            from haochaping.ratings import partitioning
+
+            if partitioning.is_partitioned():
+                rows = list(rows)
+                with transaction.atomic(savepoint=False):
+                    claimed = partitioning.claim(rows)
+                    return self.insert([r for r in rows if r["public_id"] in claimed])
         params = [self.row(r) for r in rows]
         if not params:
             return 0

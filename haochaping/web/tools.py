@@ -42,6 +42,9 @@ def tools_for(user, scope: Scope) -> list[Tool]:
     if scope.supervises:
         note = _("差评整改公开条目：自动脱敏后审核、删改或不予公开（审核记录不公开）")
         tools.append(Tool(_("整改公开审核"), "/disclosure/moderation/", note))
+    if scope.supervises and scope.kind in ("all", "region"):
+        note = _("向上级平台上报的积压、延迟和失败；下级平台登记与接收情况；文件投递")
+        tools.append(Tool(_("数据交换"), "/exchange/", note))
     if scope.kind != "none" and not scope.read_only:
         tools.append(Tool(_("热线与纸质评价录入"), "/entry/", _("录入12345热线回访和纸质评价表，批量导入")))
     if scope.role == Role.WINDOW_STAFF or user.is_superuser:

@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from django.db import connection
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from haochaping.accounts.scope import scope_for_request
@@ -41,9 +40,3 @@ def home(request: HttpRequest) -> HttpResponse:
         if scope.supervises and scope.kind in ("all", "region"):  # alerts and problems are a region's
             context["insight"] = insight_counts(scope)
     return render(request, "web/home.html", context)
-
-
-def healthz(request: HttpRequest) -> JsonResponse:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})

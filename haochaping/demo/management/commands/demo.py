@@ -101,6 +101,7 @@ class Command(BaseCommand):
         compute_demo_signals(write=integrity_line)
         seed_audit_demo(write=out)
         self._seed_disclosure(out)
+        self._seed_exchange(out, seed, result.api_key)
         __import__("haochaping.seal.demo", fromlist=["seed_demo"]).seed_demo(out)  # last: seals what was bulk-loaded
 
     def _seed_disclosure(self, out) -> None:
@@ -113,6 +114,16 @@ class Command(BaseCommand):
         seed_disclosure(out)
         seed_reports(out)
         out(f"公开门户 / public portal (no login): {settings.SITE_URL}/open/  开放数据 / open data: /open/data/")
+
+    def _seed_exchange(self, out, seed: int, api_key: str) -> None:
+        """数据交换: a city running its own installation registered as a subordinate that pushed its month, and a
+        file dropped by a business system that can only export files (exchange/demo.py)."""
+        from haochaping.exchange.demo import seed_demo as seed_exchange
+        from haochaping.exchange.demo import seed_file_drop
+
+        out("")
+        seed_exchange(out, seed)
+        seed_file_drop(out, api_key, seed)
 
     def _seed_channels(self, out, api_key: str) -> None:
         """Show each rating channel in the demo: window QR codes, a pairing code, keyed entries, SMS invitations."""

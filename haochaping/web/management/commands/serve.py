@@ -1,10 +1,16 @@
-"""haochaping serve: migrate, collect static files and run the production WSGI server (granian)."""
+"""haochaping serve: migrate, collect static files and run the production WSGI server (granian).
+
+Behind a service manager (deploy/systemd/haochaping-web@.service) migrations and collectstatic are deploy steps,
+not start steps: --no-migrate --no-collectstatic, so a restart of one instance cannot change the schema under the
+others.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
 import sys
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
@@ -54,11 +60,26 @@ class Command(BaseCommand):
             help="每进程线程数 / threads per worker",
         )
         parser.add_argument("--no-migrate", action="store_true", help="不执行数据库迁移 / skip migrations")
+        parser.add_argument(
+            "--no-collectstatic", action="store_true", help="不收集静态文件 / skip collectstatic (deploy step)"
+        )
 
-    def handle(self, *args, host: str, port: int, workers: int, threads: int, no_migrate: bool, **options):
+    def handle(
+        self,
+        *args,
+        host: str,
+        port: int,
+        workers: int,
+        threads: int,
+        no_migrate: bool,
+        no_collectstatic: bool = False,
+        **options,
+    ):
         if not no_migrate:
             call_command("migrate", interactive=False, verbosity=0)
-        call_command("collectstatic", interactive=False, verbosity=0)
+        if not no_collectstatic:
+            call_command("collectstatic", interactive=False, verbosity=0)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_directory(port))
         display_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         # Evaluation links and QR codes need the absolute address: default it to where we listen.
         os.environ.setdefault("SITE_URL", f"http://{display_host}:{port}")
@@ -68,3 +89,21 @@ class Command(BaseCommand):
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "haochaping.settings")
         os.environ["PYTHONPATH"] = os.pathsep.join([str(settings.BASE_DIR.parent), os.environ.get("PYTHONPATH", "")])
         os.execv(argv[0], argv)
+
+
+def metrics_directory(port: int) -> Path:
+    """Where granian's workers keep their metric files (prometheus_client multiprocess mode).
+
+    Unset PROMETHEUS_MULTIPROC_DIR: DATA_DIR/prometheus/<port>, emptied at each start, since the files of a
+    previous run would be summed into this one's. One directory per instance (port): a restart of one instance
+    must not delete the files of another still running. A directory set by the operator is used as it is.
+    """
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        Path(given).mkdir(parents=True, exist_ok=True)
+        return Path(given)
+    directory = Path(settings.DATA_DIR) / "prometheus" / str(port)
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink(missing_ok=True)
+    return directory

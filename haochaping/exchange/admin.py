@@ -1,0 +1,63 @@
+from django.contrib import admin
+
+from haochaping.accounts.admin_scope import ScopedAdmin
+from haochaping.exchange.models import CaseOutcome, Delivery, DropFile, ReceivedBatch, Subordinate
+
+
+class ReadOnlyAdmin(ScopedAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Subordinate)
+class SubordinateAdmin(ReadOnlyAdmin):
+    """Registered on /exchange/ or with `haochaping exchange register` (which issue the key); revoke the key to stop."""
+
+    list_display = ("code", "name", "region", "received", "duplicates", "rejected", "last_push_at")
+    search_fields = ("code", "name")
+
+
+@admin.register(ReceivedBatch)
+class ReceivedBatchAdmin(ReadOnlyAdmin):
+    list_display = ("received_at", "subordinate", "records", "accepted", "duplicates", "rejected")
+    list_filter = ("subordinate",)
+
+
+@admin.register(CaseOutcome)
+class CaseOutcomeAdmin(ReadOnlyAdmin):
+    list_display = ("origin", "case_no", "unit", "state", "outcome", "on_time", "updated_at")
+    list_filter = ("state", "outcome")
+    search_fields = ("case_no",)
+
+
+@admin.register(DropFile)
+class DropFileAdmin(ReadOnlyAdmin):
+    list_display = ("name", "api_key", "state", "received_at", "rows", "stored", "duplicates", "rejected")
+    list_filter = ("state",)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ("started_at", "status", "records", "accepted", "duplicates", "rejected", "http_status")
+    list_filter = ("status",)
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
