@@ -52,7 +52,12 @@ def open_for_rating_rows(rows: Sequence[dict]) -> int:
     bad = [r for r in rows if wants_case(r)]
     if not bad:
         return 0
-    ids = dict(Rating.objects.filter(public_id__in=[r["public_id"] for r in bad]).values_list("public_id", "id"))
+    # The rated_at range prunes the monthly partitions on PostgreSQL (docs/partitioning.md).
+    rated = [r["rated_at"] for r in bad]
+    landed_rows = Rating.objects.filter(
+        public_id__in=[r["public_id"] for r in bad], rated_at__range=(min(rated), max(rated))
+    )
+    ids = dict(landed_rows.values_list("public_id", "id"))
     landed = []
     for r in bad:
         if r["public_id"] in ids:  # else not landed (a concurrent writer took its slot)

@@ -43,7 +43,9 @@ class DropFileAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(ReadOnlyAdmin):
+    """The push's delivery log: installation-wide, so the system administrator's."""
+
     list_display = ("started_at", "status", "records", "accepted", "duplicates", "rejected", "http_status")
     list_filter = ("status",)
 
@@ -52,12 +54,3 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None) -> bool:
         return request.user.is_superuser
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

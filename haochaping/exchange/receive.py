@@ -128,6 +128,38 @@ class Directory:
             (c.case_no, c) for c in ServiceCase.objects.filter(case_no__in=case_nos).select_related("region")
         )
 
+    def create_cases(self, records: Sequence[dict]) -> None:
+        """The 办件 this batch names that are new here, created with one bulk INSERT instead of one each (a
+        county's day holds thousands). A record whose references do not resolve is left to `rating_row`, which
+        refuses it naming the field."""
+        new: dict[str, ServiceCase] = {}
+        for record in records:
+            case_no = str(record.get("projectNo") or "")[:50]
+            if record.get("type") != "rating" or not case_no or case_no in self.cases or case_no in new:
+                continue
+            try:
+                region = self.region(record)
+                unit = self.unit(record, region)
+                item = self.item(record, unit, region)
+                if item is None:
+                    continue
+                stage = str(record.get("caseStage") or Stage.ACCEPT)
+                new[case_no] = ServiceCase(
+                    case_no=case_no,
+                    service_item=item,
+                    unit=unit,
+                    region=region,
+                    stage=stage if stage in Stage.values else Stage.ACCEPT,
+                    status=_int(record, "proStatus", CaseStatus.values, default=CaseStatus.ACCEPTED),
+                    applicant_kind=_int(record, "userProp", RaterKind.values, default=RaterKind.PERSON),
+                )
+            except Rejected:
+                continue
+        if new:
+            ServiceCase.objects.bulk_create(new.values(), ignore_conflicts=True, batch_size=1000)
+            found = ServiceCase.objects.filter(case_no__in=list(new)).select_related("region")
+            self.cases.update((c.case_no, c) for c in found)
+
     def region(self, record: dict) -> Region:
         code = str(_require(record, "areaCode"))
         region = self.regions.get(code)
@@ -398,6 +430,7 @@ def receive_batch(subordinate: Subordinate, batch_id: uuid.UUID, records: Sequen
         directory = Directory(subordinate)
         dicts = [r if isinstance(r, dict) else {} for r in records]
         directory.preload(dicts)
+        directory.create_cases(dicts)
         ratings: list[tuple[int, dict]] = []
         later: list[tuple[int, dict]] = []
         for index, record in enumerate(records):

@@ -102,7 +102,10 @@ def _rating_sql(n: int) -> str:
     insert = f"INSERT INTO {seal_t} (kind, record_id, version, key_id, mac, sealed_at, block)"
     select = f"SELECT %s, r.id, %s, %s, v.mac, %s, NULL FROM {{source}} JOIN {rating_t} r ON r.public_id = v.pid"
     if connection.vendor == "postgresql":
-        return f"{insert} {select.format(source='unnest(%s::uuid[], %s::varchar[]) AS v(pid, mac)')}"
+        # The rated_at range lets PostgreSQL prune the monthly partitions (docs/partitioning.md): a public_id alone
+        # would be looked up in every month's index.
+        source = "unnest(%s::uuid[], %s::varchar[]) AS v(pid, mac)"
+        return f"{insert} {select.format(source=source)} AND r.rated_at BETWEEN %s AND %s"
     values = ", ".join(["(?, ?)"] * n)
     return f"WITH v(pid, mac) AS (VALUES {values}) {insert} {select.format(source='v').replace('%s', '?')}"
 
@@ -126,7 +129,8 @@ def ratings_written(rows: list[dict]) -> None:
     cursor = connection.connection.cursor()
     try:
         if connection.vendor == "postgresql":
-            cursor.execute(_rating_sql(len(rows)), [*head, pids, macs])
+            rated = [row["rated_at"] for row in rows]
+            cursor.execute(_rating_sql(len(rows)), [*head, pids, macs, min(rated), max(rated)])
         else:
             pairs = [p for pid, m in zip(pids, macs, strict=True) for p in (_uuid_text(pid), m)]
             cursor.execute(_rating_sql(len(rows)), [*pairs, *head])

@@ -188,6 +188,19 @@ def copy_table(source: str, target: str, model: type[models.Model], *, chunk: in
     return written
 
 
+def _partition_copied_months(target: str, write: Callable[[str], None]) -> None:
+    """On a partitioned target the copied past (months before the migration made partitions) landed in the
+    DEFAULT partition: give those months their own partitions now (docs/partitioning.md)."""
+    from haochaping.ratings import partitioning
+
+    if not partitioning.is_partitioned(using=target):
+        return
+    months = partitioning.default_months(using=target)
+    if months:
+        report = partitioning.ensure_partitions(months=months, using=target)
+        write(f"  评价表分区 / rating partitions: {len(report.moved_from_default)} 个月份从默认分区迁入 / months moved")
+
+
 def copy_database(
     url: str, *, write: Callable[[str], None], chunk: int = CHUNK, target: str = DEFAULT_DB_ALIAS
 ) -> list[TableCopy]:
@@ -212,6 +225,7 @@ def copy_database(
             with connections[target].cursor() as cursor:
                 for statement in connections[target].ops.sequence_reset_sql(no_style(), order):
                     cursor.execute(statement)
+        _partition_copied_months(target, write)
         return done
     finally:
         connections[source].close()
