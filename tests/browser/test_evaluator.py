@@ -28,6 +28,8 @@ def pair(world, page) -> None:
     page.get_by_label("配对码").fill(code)
     page.get_by_role("button", name="配对").click()
     expect(page.get_by_role("button", name="请对本窗口服务进行评价")).to_be_visible()
+    # The button is painted before kiosk.js has wired it: a key pressed earlier would do nothing.
+    expect(page.locator("html")).to_have_attribute("data-kiosk", "ready")
 
 
 def push_case(world, page, live_server, case_no: str = "BJ-K1") -> None:

@@ -232,4 +232,6 @@
   reset();
   updatePending()["catch"](function () {});
   poll();
+  // Wired: a press now reaches the handlers (the buttons are painted before this script has run).
+  document.documentElement.setAttribute("data-kiosk", "ready");
 })();
