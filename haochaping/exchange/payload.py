@@ -92,49 +92,68 @@ def _case_on_time(case: Case) -> bool | None:
     return None
 
 
-def case_record(case: Case) -> dict[str, Any]:
+def _case_dict(origin: str, case_no: str, rating_id, region, unit, **state: Any) -> dict[str, Any]:
+    """The case record's shape, whether the case is ours or a subordinate's being forwarded."""
     return {
         "type": "case",
-        "origin": settings.HAOCHAPING_PLATFORM_CODE,
-        "caseNo": case.number,
-        "kind": case.kind,
-        "ratingId": str(case.rating.public_id) if case.rating_id else None,
-        "areaCode": case.region.code,
-        "deptCode": case.unit.uscc,
-        "deptName": case.unit.name,
-        "state": case.state,
-        "outcome": case.outcome,
-        "openedAt": _iso(case.opened_at),
-        "outcomeAt": _iso(case.outcome_at),
-        "closedAt": _iso(case.closed_at),
-        "resolveDue": _iso(case.deadline or case.resolve_due),
-        "onTime": _case_on_time(case),
-        "calledBack": case.called_back_at is not None,
-        "feedbackGrade": case.feedback_grade,
+        "origin": origin,
+        "caseNo": case_no,
+        "kind": state["kind"],
+        "ratingId": str(rating_id) if rating_id else None,
+        "areaCode": region.code,
+        "deptCode": unit.uscc,
+        "deptName": unit.name,
+        "state": state["state"],
+        "outcome": state["outcome"],
+        "openedAt": _iso(state["opened_at"]),
+        "outcomeAt": _iso(state["outcome_at"]),
+        "closedAt": _iso(state["closed_at"]),
+        "resolveDue": _iso(state["resolve_due"]),
+        "onTime": state["on_time"],
+        "calledBack": state["called_back"],
+        "feedbackGrade": state["feedback_grade"],
     }
+
+
+def case_record(case: Case) -> dict[str, Any]:
+    return _case_dict(
+        settings.HAOCHAPING_PLATFORM_CODE,
+        case.number,
+        case.rating.public_id if case.rating_id else None,
+        case.region,
+        case.unit,
+        kind=case.kind,
+        state=case.state,
+        outcome=case.outcome,
+        opened_at=case.opened_at,
+        outcome_at=case.outcome_at,
+        closed_at=case.closed_at,
+        resolve_due=case.deadline or case.resolve_due,
+        on_time=_case_on_time(case),
+        called_back=case.called_back_at is not None,
+        feedback_grade=case.feedback_grade,
+    )
 
 
 def forwarded_case_record(outcome: CaseOutcome) -> dict[str, Any]:
     """A case outcome received from a subordinate, forwarded unchanged (origin and number kept)."""
-    return {
-        "type": "case",
-        "origin": outcome.origin,
-        "caseNo": outcome.case_no,
-        "kind": outcome.kind,
-        "ratingId": str(outcome.rating_public_id) if outcome.rating_public_id else None,
-        "areaCode": outcome.region.code,
-        "deptCode": outcome.unit.uscc,
-        "deptName": outcome.unit.name,
-        "state": outcome.state,
-        "outcome": outcome.outcome,
-        "openedAt": _iso(outcome.opened_at),
-        "outcomeAt": _iso(outcome.outcome_at),
-        "closedAt": _iso(outcome.closed_at),
-        "resolveDue": _iso(outcome.resolve_due),
-        "onTime": outcome.on_time,
-        "calledBack": outcome.called_back,
-        "feedbackGrade": outcome.feedback_grade,
-    }
+    return _case_dict(
+        outcome.origin,
+        outcome.case_no,
+        outcome.rating_public_id,
+        outcome.region,
+        outcome.unit,
+        kind=outcome.kind,
+        state=outcome.state,
+        outcome=outcome.outcome,
+        opened_at=outcome.opened_at,
+        outcome_at=outcome.outcome_at,
+        closed_at=outcome.closed_at,
+        resolve_due=outcome.resolve_due,
+        on_time=outcome.on_time,
+        called_back=outcome.called_back,
+        feedback_grade=outcome.feedback_grade,
+    )
 
 
 def case_records(refs: Iterable[str]) -> dict[str, dict[str, Any]]:
