@@ -78,6 +78,9 @@ INSTALLED_APPS = [
     "haochaping.seal",
     "haochaping.audit",
     "haochaping.exchange",
+    "haochaping.inspections",
+    "haochaping.surveys",
+    "haochaping.society",
     "haochaping.demo",
     "huey.contrib.djhuey",
     # Web security (docs/security.md): login throttling, TOTP second factor, Content-Security-Policy.
@@ -339,6 +342,16 @@ HAOCHAPING_EVALUATOR_IDLE_SECONDS = envint("HAOCHAPING_EVALUATOR_IDLE_SECONDS", 
 # Largest evidence file (photo or PDF) attached to a case; per-IP limits of the public complaint form and the
 # rater's feedback page. Deadlines are per-region policy (admin: 差评处理时限规则), not settings.
 HAOCHAPING_EVIDENCE_MAX_BYTES = envint("HAOCHAPING_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)
+# 意见箱 (docs/society.md): per-IP limits of the public suggestion form (suggestions filed; posts incl. refused).
+HAOCHAPING_SUGGESTIONS_PER_HOUR = envint("HAOCHAPING_SUGGESTIONS_PER_HOUR", 5)
+HAOCHAPING_SUGGESTION_POSTS_PER_HOUR = envint("HAOCHAPING_SUGGESTION_POSTS_PER_HOUR", 30)
+# 服务调查 (docs/surveys.md): the largest sample one distribution may send; per-IP limits of the respondent's page.
+HAOCHAPING_SURVEY_MAX_SAMPLE = envint("HAOCHAPING_SURVEY_MAX_SAMPLE", 5000)
+HAOCHAPING_SURVEY_PAGES_PER_HOUR = envint("HAOCHAPING_SURVEY_PAGES_PER_HOUR", 120)
+HAOCHAPING_SURVEY_POSTS_PER_HOUR = envint("HAOCHAPING_SURVEY_POSTS_PER_HOUR", 30)
+# 监督查评 (docs/inspections.md): the largest inspection photo. The inspector's page shrinks big photos in the
+# browser first; nginx's body limit for /inspections/ must cover a save with several photos (deploy/nginx).
+HAOCHAPING_INSPECTION_PHOTO_MAX_MB = envint("HAOCHAPING_INSPECTION_PHOTO_MAX_MB", 10)
 HAOCHAPING_COMPLAINTS_PER_HOUR = envint("HAOCHAPING_COMPLAINTS_PER_HOUR", 5)
 HAOCHAPING_COMPLAINT_POSTS_PER_HOUR = envint("HAOCHAPING_COMPLAINT_POSTS_PER_HOUR", 30)
 HAOCHAPING_CASE_FEEDBACK_PER_HOUR = envint("HAOCHAPING_CASE_FEEDBACK_PER_HOUR", 120)

@@ -36,6 +36,11 @@ urlpatterns = [
     path("open/", include("haochaping.disclosure.urls")),
     path("disclosure/", include("haochaping.disclosure.urls_moderation")),
     path("exchange/", include("haochaping.exchange.urls")),
+    path("inspections/", include("haochaping.inspections.urls")),
+    path("surveys/", include("haochaping.surveys.urls")),
+    path("s/", include("haochaping.surveys.urls_public")),  # short: the link travels in an SMS
+    path("suggestions/", include("haochaping.society.urls_suggestions")),
+    path("assessments/", include("haochaping.society.urls_assessments")),
     path("integrity/chain/", include("haochaping.seal.urls")),
     path("integrity/audit/", include("haochaping.audit.urls")),
     path("integrity/", include("haochaping.integrity.urls")),

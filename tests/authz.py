@@ -92,6 +92,9 @@ RULES: dict[str, dict[str, dict[str, int]]] = {
     "analytics:performance": rule(SUPERVISOR),
     "analytics:watchlist": rule(SUPERVISOR),
     "analytics:coverage": rule(SUPERVISOR),
+    # The performance weights: supervisors read them (a department administrator: its unit's region); setting them
+    # is a POST checked in the view (analytics/weights.may_set_weights).
+    "analytics:weights": rule(SUPERVISOR),
     # Session and language (POST): anyone; each ends in a redirect.
     "logout": rule(every(302)),
     "set_language": rule(every(302)),
@@ -197,3 +200,22 @@ POST_ONLY = frozenset(
 
 # Routes left out of the matrix, each with the reason.
 NOT_PAGES: dict[str, str] = {}
+
+# The newer apps keep their rules beside the objects their routes need (tests/authz_<app>.py).
+EXTRA_MODULES = ("tests.authz_inspections", "tests.authz_surveys", "tests.authz_society")
+
+
+def extra_modules():
+    import importlib
+
+    return [importlib.import_module(name) for name in EXTRA_MODULES]
+
+
+def _merge_extra() -> None:
+    global POST_ONLY
+    for module in extra_modules():
+        RULES.update(module.RULES)
+        POST_ONLY = POST_ONLY | module.POST_ONLY
+
+
+_merge_extra()

@@ -111,7 +111,11 @@ def _objects(world, settings, tmp_path) -> dict[str, dict[str, dict]]:
     code = window_code_issue(window=world.a.window)
     signals = {side: _signal(county) for side, county in (("in", world.a), ("out", world.b))}
     insight = {side: _insight(world, county) for side, county in (("in", world.a), ("out", world.b))}
+    extra = {}
+    for module in authz.extra_modules():
+        extra.update(module.objects(world))
     return {
+        **extra,
         "insight:alert_detail": {side: {"pk": insight[side]["alert"].pk} for side in insight},
         "insight:problem_detail": {side: {"pk": insight[side]["problem"].pk} for side in insight},
         "cases:rectification_detail": {side: {"pk": insight[side]["rectification"].pk} for side in insight},

@@ -39,3 +39,17 @@ class ScopedAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         # Records are never deleted through the product (deactivate instead); superusers may clean up.
         return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+
+class ReadOnlyAdmin(ScopedAdmin):
+    """Records kept by their own pages or services (evidence, deliveries, imports): listed and read here, never
+    added, changed or deleted through the admin."""
+
+    def has_add_permission(self, request, *args) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

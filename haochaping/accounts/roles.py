@@ -27,6 +27,10 @@ CASE_MODELS = ("case", "caseevent", "callbackattempt", "appeal", "caseattachment
 # The rectification publication and its moderation history: read in the admin; moderated on /disclosure/moderation/.
 DISCLOSURE_MODELS = ("publication", "moderationevent")
 
+# 监督查评, 服务调查 and 社会评价 records: worked on their own pages (inspections/, surveys/, suggestions/,
+# assessments/), read in the admin by the roles that supervise.
+SOCIETY_APPS = ("inspections", "surveys", "society")
+
 # role → [(app label, model name or None for every model of the app, actions)]
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str | None, tuple[str, ...]]]] = {
     Role.SYSTEM_ADMIN: [
@@ -43,6 +47,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str | None, tuple[str, ...]]]] = {
         *[("disclosure", m, VIEW) for m in DISCLOSURE_MODELS],
         ("auth", "user", EDIT),
         ("auth", "group", VIEW),
+        *[(app, None, VIEW) for app in SOCIETY_APPS],
     ],
     Role.AGENCY_ADMIN: [
         ("directory", "region", VIEW),
@@ -59,6 +64,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str | None, tuple[str, ...]]]] = {
         ("cases", "calendarday", VIEW),
         ("audit", None, VIEW),
         *[("disclosure", m, VIEW) for m in DISCLOSURE_MODELS],
+        *[(app, None, VIEW) for app in SOCIETY_APPS],
     ],
     Role.DEPARTMENT_ADMIN: [
         *[("directory", m, VIEW) for m in ("region", "organisation", "hall", "platform")],
@@ -82,6 +88,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str | None, tuple[str, ...]]]] = {
         ("entry", None, VIEW),
         *[("cases", m, VIEW) for m in (*CASE_MODELS, "casepolicy", "calendarday")],
         *[("disclosure", m, VIEW) for m in DISCLOSURE_MODELS],
+        *[(app, None, VIEW) for app in SOCIETY_APPS],
     ],
     Role.AUDITOR: [
         ("directory", None, VIEW),
@@ -94,6 +101,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str | None, tuple[str, ...]]]] = {
         *[("cases", m, VIEW) for m in (*CASE_MODELS, "casepolicy", "calendarday")],
         ("audit", None, VIEW),
         *[("disclosure", m, VIEW) for m in DISCLOSURE_MODELS],
+        *[(app, None, VIEW) for app in SOCIETY_APPS],
     ],
 }
 

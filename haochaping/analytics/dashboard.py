@@ -7,7 +7,9 @@ export (and later the reports) all read the same dicts, so the numbers cannot dr
 
 Every rating figure comes from the rollups through ``selectors.counts_by``: one GROUP BY per chart, never a scan
 of the ratings. 评价率 and offers come from the uptake rollups (``analytics.uptake``), the case figures from
-``cases.metrics`` for the same focus and period.
+``cases.metrics`` for the same focus and period. The other evaluation sources (inspections, surveys, suggestions,
+third-party assessments: ``analytics.sources``) are a section of their own (``Dashboard.sources_section``), never
+mixed into the ratings' charts.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
 from haochaping.accounts.scope import Scope
@@ -27,6 +29,7 @@ from haochaping.analytics.metrics import Counts, rate_of
 from haochaping.analytics.models import GRADES
 from haochaping.analytics.selectors import Answer, Slice, counts_by, is_everywhere
 from haochaping.analytics.selectors import region_ids as region_ids_of
+from haochaping.analytics.sources import Figures, Sources, sources_for
 from haochaping.analytics.uptake import Uptake, uptake_for_slice
 from haochaping.cases import metrics as case_figures
 from haochaping.cases import rollup as case_rollup
@@ -37,6 +40,7 @@ from haochaping.ratings.codes import Channel, Grade, RaterKind
 DAY_TREND_MAX = 62  # periods up to this many days are drawn by day, longer ones by month
 PERIOD_MAX_DAYS = 366 * 5  # a longer period is refused: nobody reads it, and the day cube would be large
 UNIT_TOP = 15  # units in the volume bar; the fair ranking is on the rankings page
+SOURCE_UNITS_MAX = 30  # units in the sources' side-by-side table; the performance sheet has them all
 PERIOD_PARAMS = ("period", "start", "end")
 
 
@@ -629,9 +633,149 @@ class Dashboard:
             "kind": "kpi",
             "columns": columns,
             "rows": [[m[col["key"]] for col in columns]],
-            "note": _("统计期间内立案的差评和投诉工单。"),
+            "note": _("统计期间内立案的差评、投诉和意见建议工单。"),
             "more": reverse("cases:metrics"),
         }
+
+    # --- the other evaluation sources: a section of their own, never mixed into the ratings' charts ---------
+
+    @property
+    def sources(self) -> Sources | None:
+        """Inspections, surveys, suggestions and assessments of the focus and period (None for a staff member)."""
+        if self.focus.kind == "staff":
+            return None
+        if not hasattr(self, "_sources"):
+            self._sources = sources_for(self.focus.case_scope(), self.period.start, self.period.end)
+        return self._sources
+
+    def sources_section(self) -> dict[str, Any] | None:
+        """KPI cards per source (each linking to its pages) and the per-unit table, ratings beside each source."""
+        src = self.sources
+        if src is None:
+            return None
+        t = src.total
+
+        def kpi(label: str, value: Any, type_: str) -> dict[str, str]:
+            return {"label": label, "text": format_cell(value, type_)}
+
+        cards = [
+            {
+                "key": "inspections",
+                "title": _("监督查评"),
+                "url": _page("inspections:index", "/inspections/"),
+                "kpis": [
+                    kpi(_("检查平均得分"), t.inspection_score, "score"),
+                    kpi(_("检查次数"), t.inspections, "int"),
+                    kpi(_("不合格项"), t.failed_items, "int"),
+                    kpi(_("被检查单位"), src.units_inspected, "int"),
+                ],
+            },
+            {
+                "key": "surveys",
+                "title": _("服务调查"),
+                "url": _page("surveys:list", "/surveys/"),
+                "kpis": [
+                    kpi(_("回收率"), t.response_rate, "rate"),
+                    kpi(_("调查平均得分"), t.survey_score, "score"),
+                    kpi(_("回收答卷"), t.responses, "int"),
+                    kpi(_("发放邀请"), t.invited, "int"),
+                ],
+            },
+            {
+                "key": "suggestions",
+                "title": _("意见建议"),
+                "url": _page("cases:queue", "/cases/") + "?kind=suggestion&state=all",
+                "kpis": [
+                    kpi(_("收到"), t.suggestions, "int"),
+                    kpi(_("办结"), t.suggestions_closed, "int"),
+                    kpi(_("期末未办结"), t.suggestions_open, "int"),
+                ],
+            },
+            {
+                "key": "assessments",
+                "title": _("第三方评估"),
+                "url": _page("assessments:index", "/assessments/"),
+                "kpis": [
+                    kpi(_("评估平均得分"), t.assessment_score, "score"),
+                    kpi(_("参评单位"), src.units_assessed, "int"),
+                ],
+                "note": "、".join(src.firms),
+            },
+        ]
+        ratings = self.answer("unit")
+        keys = set(ratings.rows) | {k for k in src.units if k is not None}
+        order = sorted(keys, key=lambda k: (-ratings.rows.get(k, Counts()).counted, -src.unit(k).inspections, k))
+        shown = order[:SOURCE_UNITS_MAX]
+        names = dict(Organisation.objects.filter(pk__in=shown).values_list("pk", "name"))
+        columns = [
+            _col("unit", _("单位"), "text"),
+            _col("score", _("满意度指数"), "score"),
+            _col("bad_rate", _("差评率"), "rate"),
+            _col("inspection_score", _("检查得分"), "score"),
+            _col("inspections", _("检查次数")),
+            _col("survey_score", _("调查得分"), "score"),
+            _col("responses", _("调查答卷")),
+            _col("assessment_score", _("第三方评估得分"), "score"),
+            _col("suggestions", _("意见建议")),
+        ]
+        body = [
+            self._source_cells(columns, names.get(k, str(k)), ratings.rows.get(k, Counts()), src.unit(k), unit=str(k))
+            for k in shown
+        ]
+        region_body = []
+        if self.focus.kind == "region":
+            # The child regions side by side (the ratings' regions chart's answer; the sources' units added up).
+            by_region = src.by_region(self.focus.region)
+            regions = self.answer("region")
+            own = self.focus.region.pk if self.focus.region else None
+            region_keys = sorted(
+                set(regions.rows) | set(by_region), key=lambda k: (k == own, -regions.rows.get(k, Counts()).counted, k)
+            )
+            region_names = dict(Region.objects.filter(pk__in=region_keys).values_list("pk", "name"))
+            for k in region_keys:
+                name = region_names.get(k, str(k))
+                label = _("%(name)s（本级）") % {"name": name} if k == own else name
+                c, f = regions.rows.get(k, Counts()), by_region.get(k, Figures())
+                region_body.append(self._source_cells(columns, label, c, f, region=None if k == own else str(k)))
+        return {
+            "cards": cards,
+            "head": [col["label"] for col in columns],
+            "groups": [
+                (_("单位"), 1),
+                (_("好差评"), 2),
+                (_("监督查评"), 2),
+                (_("服务调查"), 2),
+                (_("第三方评估"), 1),
+                (_("意见箱"), 1),
+            ],
+            "body": body,
+            "region_body": region_body,
+            "more": len(order) - len(shown),
+            "empty": src.total.empty,
+            "performance": reverse("analytics:performance"),
+        }
+
+    def _source_cells(self, columns, label: str, c: Counts, f: Figures, **drill: str | None) -> list[dict[str, Any]]:
+        values = [
+            label, c.score(), c.bad_rate(), f.inspection_score, f.inspections, f.survey_score, f.responses,
+            f.assessment_score, f.suggestions,
+        ]  # fmt: skip
+        cells = [
+            {"text": format_cell(v, col["type"]), "num": col["type"] != "text"}
+            for col, v in zip(columns, values, strict=True)
+        ]
+        target = {k: v for k, v in drill.items() if v}
+        if target:
+            cells[0]["url"] = self._drill(**target)
+        return cells
+
+
+def _page(name: str, fallback: str) -> str:
+    """Another app's page, by name (its path prefix when the name is not there)."""
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return fallback
 
 
 # --- formatting: tables, CSV -------------------------------------------------------------------------------

@@ -364,3 +364,41 @@ class Report(models.Model):
         if self.kind == self.Kind.QUARTERLY:
             return f"{self.period_start.year}-Q{(self.period_start.month - 1) // 3 + 1}"
         return f"{self.period_start.year}"
+
+
+class PerformanceWeights(models.Model):
+    """绩效考核权重: how a region's performance sheet weighs the evaluation sources into one composite score.
+
+    Each source gives a unit a 0–100 figure for the period (ratings: 满意度指数; inspections: mean inspection score;
+    surveys: mean response score; third-party assessment: the firm's score). The composite is the weighted mean over
+    the sources the unit has figures for, so a unit nobody inspected is not scored zero for it. The nearest region
+    up the hierarchy with a row decides; without one, the defaults below (analytics/sources.py) apply.
+    """
+
+    SCOPE_LOOKUPS = {"region": "region__path"}
+
+    region = models.OneToOneField(
+        "directory.Region", verbose_name=_("区划"), on_delete=models.PROTECT, related_name="performance_weights"
+    )
+    ratings = models.PositiveSmallIntegerField(_("好差评权重"), default=60)
+    inspections = models.PositiveSmallIntegerField(_("监督查评权重"), default=20)
+    surveys = models.PositiveSmallIntegerField(_("服务调查权重"), default=10)
+    assessments = models.PositiveSmallIntegerField(_("第三方评估权重"), default=10)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("修改人"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )  # fmt: skip
+    updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("绩效考核权重")
+        verbose_name_plural = _("绩效考核权重")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ratings__lte=100, inspections__lte=100, surveys__lte=100, assessments__lte=100),
+                name="weights_at_most_100",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.region_id}: {self.ratings}/{self.inspections}/{self.surveys}/{self.assessments}"

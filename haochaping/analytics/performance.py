@@ -6,6 +6,9 @@ figures (``cases.metrics``). Rates follow ``analytics.metrics.Counts``: None whe
 - ``unit_sheet`` / ``staff_sheet``: one row per unit / staff member of the scope for a period (a month, a quarter
   or a year), keyed by the stable column codes of ``UNIT_COLUMNS`` / ``STAFF_COLUMNS`` (the machine-import row of
   the workbook, ``write_xlsx``, and the CSV header, ``write_csv``).
+  The unit rows also carry the other evaluation sources (``analytics.sources``: inspections, surveys, third-party
+  assessments, suggestions) and ``composite_score``, the weighted mean over the sources the unit has figures for,
+  with the weights of the nearest region that set them (``PerformanceWeights``; else 60/20/10/10).
 - ``commendations``: rows with a 好评率 Wilson lower bound at or above the threshold on enough active ratings, a
   low 差评率 and no overdue case: volume first, so three perfect ratings are never a commendation.
 - ``watchlist``: units and staff repeatedly rated badly or complained about over the last K months, each entry
@@ -28,7 +31,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -36,6 +39,7 @@ from openpyxl.utils import get_column_letter
 from haochaping.accounts.scope import Scope
 from haochaping.analytics.metrics import Counts
 from haochaping.analytics.selectors import counts_by, slice_for_scope
+from haochaping.analytics.sources import WeightBook, composite, source_labels, sources_for
 from haochaping.cases import metrics as case_figures
 from haochaping.cases import workdays
 from haochaping.cases.models import Case, Kind, State
@@ -145,45 +149,55 @@ def parse_month(text: str | None, today: date | None = None) -> date:
 # (code, label, kind): kind "n" count, "rate" a share 0–1, "score" 0–100, "text". The codes are stable:
 # offices import the workbook by them (row 2). Add columns at the end; never rename or reuse a code.
 _RATING_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("ratings_counted", N_("评价数"), "n"),
-    ("ratings_active", N_("主动评价"), "n"),
-    ("ratings_default", N_("默认评价"), "n"),
-    ("ratings_set_aside", N_("不予采纳"), "n"),
-    ("ratings_good", N_("好评（主动）"), "n"),
-    ("ratings_bad", N_("差评（主动）"), "n"),
-    ("good_rate", N_("好评率"), "rate"),
-    ("bad_rate", N_("差评率"), "rate"),
-    ("good_rate_with_default", N_("好评率（含默认）"), "rate"),
-    ("bad_rate_with_default", N_("差评率（含默认）"), "rate"),
-    ("score", N_("满意度指数"), "score"),
-    ("score_with_default", N_("满意度指数（含默认）"), "score"),
+    ("ratings_counted", gettext_noop("评价数"), "n"),
+    ("ratings_active", gettext_noop("主动评价"), "n"),
+    ("ratings_default", gettext_noop("默认评价"), "n"),
+    ("ratings_set_aside", gettext_noop("不予采纳"), "n"),
+    ("ratings_good", gettext_noop("好评（主动）"), "n"),
+    ("ratings_bad", gettext_noop("差评（主动）"), "n"),
+    ("good_rate", gettext_noop("好评率"), "rate"),
+    ("bad_rate", gettext_noop("差评率"), "rate"),
+    ("good_rate_with_default", gettext_noop("好评率（含默认）"), "rate"),
+    ("bad_rate_with_default", gettext_noop("差评率（含默认）"), "rate"),
+    ("score", gettext_noop("满意度指数"), "score"),
+    ("score_with_default", gettext_noop("满意度指数（含默认）"), "score"),
 )
 UNIT_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("period", N_("统计期间"), "text"),
-    ("unit_uscc", N_("统一社会信用代码"), "text"),
-    ("unit_name", N_("单位名称"), "text"),
-    ("region_code", N_("行政区划代码"), "text"),
-    ("region_name", N_("行政区划"), "text"),
+    ("period", gettext_noop("统计期间"), "text"),
+    ("unit_uscc", gettext_noop("统一社会信用代码"), "text"),
+    ("unit_name", gettext_noop("单位名称"), "text"),
+    ("region_code", gettext_noop("行政区划代码"), "text"),
+    ("region_name", gettext_noop("行政区划"), "text"),
     *_RATING_COLUMNS,
-    ("cases_opened", N_("立案工单"), "n"),
-    ("complaints", N_("投诉"), "n"),
-    ("callback_rate", N_("回访率"), "rate"),
-    ("real_name_rate", N_("实名差评回访整改率"), "rate"),
-    ("on_time_rate", N_("按期整改率"), "rate"),
-    ("fix_rate", N_("整改率"), "rate"),
-    ("reopen_rate", N_("重办率"), "rate"),
-    ("cases_overdue", N_("超期工单"), "n"),
+    ("cases_opened", gettext_noop("立案工单"), "n"),
+    ("complaints", gettext_noop("投诉"), "n"),
+    ("callback_rate", gettext_noop("回访率"), "rate"),
+    ("real_name_rate", gettext_noop("实名差评回访整改率"), "rate"),
+    ("on_time_rate", gettext_noop("按期整改率"), "rate"),
+    ("fix_rate", gettext_noop("整改率"), "rate"),
+    ("reopen_rate", gettext_noop("重办率"), "rate"),
+    ("cases_overdue", gettext_noop("超期工单"), "n"),
+    # The other evaluation sources (analytics/sources.py) and the composite score over them.
+    ("inspection_score", gettext_noop("检查得分"), "score"),
+    ("inspections", gettext_noop("检查次数"), "n"),
+    ("survey_score", gettext_noop("调查得分"), "score"),
+    ("survey_responses", gettext_noop("调查答卷"), "n"),
+    ("assessment_score", gettext_noop("第三方评估得分"), "score"),
+    ("suggestions", gettext_noop("意见建议"), "n"),
+    ("composite_score", gettext_noop("综合得分"), "score"),
+    ("weights_used", gettext_noop("适用权重"), "text"),
+    ("sources_missing", gettext_noop("缺少的来源"), "text"),
 )
 STAFF_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("period", N_("统计期间"), "text"),
-    ("staff_code", N_("工号"), "text"),
-    ("staff_name", N_("姓名"), "text"),
-    ("unit_uscc", N_("统一社会信用代码"), "text"),
-    ("unit_name", N_("所属单位"), "text"),
-    ("hall_code", N_("大厅编码"), "text"),
-    ("window_code", N_("窗口编号"), "text"),
+    ("period", gettext_noop("统计期间"), "text"),
+    ("staff_code", gettext_noop("工号"), "text"),
+    ("staff_name", gettext_noop("姓名"), "text"),
+    ("unit_uscc", gettext_noop("统一社会信用代码"), "text"),
+    ("unit_name", gettext_noop("所属单位"), "text"),
+    ("hall_code", gettext_noop("大厅编码"), "text"),
+    ("window_code", gettext_noop("窗口编号"), "text"),
     *_RATING_COLUMNS,
-    ("complaints", N_("投诉"), "n"),
+    ("complaints", gettext_noop("投诉"), "n"),
 )
 _CASE_RATES = ("callback_rate", "real_name_rate", "on_time_rate", "fix_rate", "reopen_rate")
 
@@ -231,22 +245,50 @@ def overdue_now(scope: Scope) -> tuple[dict[int, int], dict[int, int]]:
     return dict(per_unit), dict(per_staff)
 
 
+def source_figures(f, ratings: Counts, weights) -> dict[str, Any]:
+    """The source columns of a unit's row: the sources' figures, and the composite score with its weights."""
+    score, missing = composite(
+        {
+            "ratings": ratings.score(),
+            "inspections": f.inspection_score,
+            "surveys": f.survey_score,
+            "assessments": f.assessment_score,
+        },
+        weights,
+    )
+    return {
+        "inspection_score": f.inspection_score,
+        "inspections": f.inspections,
+        "survey_score": f.survey_score,
+        "survey_responses": f.responses,
+        "assessment_score": f.assessment_score,
+        "suggestions": f.suggestions,
+        "composite_score": score,
+        "weights_used": weights.text,
+        "sources_missing": source_labels(missing),
+    }
+
+
 def unit_sheet(scope: Scope, period: Period) -> list[dict[str, Any]]:
-    """One row per unit: the active units of the scope, and any other unit with ratings or cases in the period."""
+    """One row per unit: the active units of the scope, and any other unit with ratings, cases or other sources'
+    figures in the period."""
     answer = counts_by(slice_for_scope(scope, period.start, period.end), "unit")
     case_rows = {r["key"]: r["metrics"] for r in case_figures.metrics_by(scope, "unit", period.start, period.end)}
     complaints, _ = _complaints(scope, period)
+    others = sources_for(scope, period.start, period.end)
+    book = WeightBook()
     ids = set(scope.filter(Organisation.objects.filter(is_active=True)).values_list("pk", flat=True))
-    ids |= set(answer.rows) | set(case_rows)
+    ids |= set(answer.rows) | set(case_rows) | {k for k in others.units if k is not None}
     # Plain values, not model instances: a province has hundreds of units and thousands of staff.
     units = (
         Organisation.objects.filter(pk__in=ids)
         .order_by("region__code", "name")
-        .values("pk", "uscc", "name", "region__code", "region__name")
+        .values("pk", "uscc", "name", "region__code", "region__name", "region__path")
     )
     rows = []
     for unit in units:
         m = case_rows.get(unit["pk"], {})
+        ratings = answer.rows.get(unit["pk"], Counts())
         row = {
             "id": unit["pk"],
             "period": period.code,
@@ -254,11 +296,12 @@ def unit_sheet(scope: Scope, period: Period) -> list[dict[str, Any]]:
             "unit_name": unit["name"],
             "region_code": unit["region__code"],
             "region_name": unit["region__name"],
-            **rating_figures(answer.rows.get(unit["pk"], Counts())),
+            **rating_figures(ratings),
             "cases_opened": m.get("opened", 0),
             "complaints": complaints.get(unit["pk"], 0),
             **{rate: m.get(rate) for rate in _CASE_RATES},
             "cases_overdue": m.get("overdue", 0),
+            **source_figures(others.unit(unit["pk"]), ratings, book.for_path(unit["region__path"])),
         }
         rows.append(row)
     return rows

@@ -1,9 +1,11 @@
 """Periodic reports (定期报告): monthly, quarterly and annual reports of a region or a unit, as Excel and PDF.
 
 Figures come from the rollups (analytics/selectors.py, metrics defined once in analytics/metrics.py) and the
-closed-loop figures from cases/metrics.py; nothing here scans the ratings. ``build_report`` gathers them into a
-``ReportData`` (plain tables), ``write_xlsx`` and ``write_pdf`` render it, and the services below keep the
-lifecycle: draft (草稿) → submitted (已报送) → published (已发布), with submitted → draft (退回).
+closed-loop figures from cases/metrics.py, the other evaluation sources (inspections, surveys, suggestions,
+third-party assessments) from analytics/sources.py, in tables of their own; nothing here scans the ratings.
+``build_report`` gathers them into a ``ReportData`` (plain tables), ``write_xlsx`` and ``write_pdf`` render it,
+and the services below keep the lifecycle: draft (草稿) → submitted (已报送) → published (已发布), with
+submitted → draft (退回).
 
 Integrity: each file's SHA-256 is stored when it is written; publishing re-checks both files against it, and a
 published file is re-checked on every download (a changed file is refused, never served). Published files are
@@ -25,13 +27,14 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 from haochaping.accounts.models import Role
 from haochaping.accounts.scope import Scope, unit_and_descendants
 from haochaping.analytics.metrics import Counts
 from haochaping.analytics.models import Report
 from haochaping.analytics.selectors import Answer, Slice, counts_by
+from haochaping.analytics.sources import Figures, Sources, sources_for
 from haochaping.analytics.uptake import Uptake, uptake_for_slice
 from haochaping.cases import metrics as case_figures
 from haochaping.directory.models import Organisation, Region, ServiceItem, Staff, Window
@@ -185,6 +188,7 @@ class ReportData:
     bars: tuple[str, list[tuple[str, int]]] = ("", [])  # (title, [(label, value)])
     case_totals: dict[str, Any] = field(default_factory=dict)
     uptake: tuple[Uptake, Uptake] | None = None  # (this period, the previous one)
+    sources: tuple[Sources, Sources] | None = None  # the other evaluation sources: (this period, the previous one)
     generated_at: Any = None
 
 
@@ -281,10 +285,13 @@ def _summary(data: ReportData, by: str, now: Answer | None, before: Answer | Non
         f"本期经申诉复核不予采纳的评价 {c.set_aside:,} 件（上期 {p.set_aside:,} 件）；"
         "不予采纳的评价不计入任何比率，仅单独列示。"
     )
+    if data.sources is not None:
+        lines.extend(_source_summary(*data.sources))
     m = data.case_totals
     if m:
         lines.append(
-            f"本期差评工单立案 {m['opened']:,} 件，已办结 {m['closed']:,} 件，已整改 {m['fixed']:,} 件，"
+            f"本期差评、投诉和意见建议工单立案 {m['opened']:,} 件，已办结 {m['closed']:,} 件，"
+            f"已整改 {m['fixed']:,} 件，"
             f"超期 {m['overdue']:,} 件；整改率 {_pct(m['fix_rate'])}，实名差评回访整改率 {_pct(m['real_name_rate'])}"
             + ("（未达到 100% 的要求）" if m["real_name_rate"] is not None and m["real_name_rate"] < 1 else "")
             + "。"
@@ -459,6 +466,8 @@ def build_report(
         data.bars = ("各渠道有效评价数", [(r[0], r[1]) for r in channels.rows])
     data.case_totals, case_table = _case_tables(scope, start, end)
     data.tables.append(case_table)
+    data.sources = (sources_for(scope, start, end), sources_for(scope, prev_start, prev_end))
+    data.tables.extend(_source_tables(data.sources, units_now, region, regions_now if region is not None else None))
     if unit is not None:
         data.tables.extend(_unit_detail_tables(s))
     data.summary = _summary(data, "单位", units_now, units_before, unit_names)
@@ -467,6 +476,130 @@ def build_report(
         if rises:
             data.summary.insert(2, "差评率上升最多的下级区划：" + "、".join(rises) + "。")
     return data
+
+
+# --- the other evaluation sources (analytics/sources.py), beside the ratings but never mixed with them ----------
+
+SOURCE_COLUMNS: list[tuple[str, str]] = [
+    ("有效评价", "int"),
+    ("满意度指数", "score"),
+    ("差评率", "rate"),
+    ("检查次数", "int"),
+    ("检查得分", "score"),
+    ("不合格项", "int"),
+    ("调查答卷", "int"),
+    ("调查得分", "score"),
+    ("第三方评估得分", "score"),
+    ("意见建议", "int"),
+]
+SOURCES_NOTE = (
+    "好差评、监督查评、服务调查、第三方评估和意见建议分开统计，各列互不折算：检查得分为本期提交的检查的平均分，"
+    "调查得分为本期回收答卷的平均分，第三方评估得分取评估期与本期重叠的有效评估结果（均为百分制）；"
+    "“—”表示该来源本期没有数据。"
+)
+
+
+def _side_by_side(c: Counts, f: Figures) -> list[Any]:
+    return [
+        c.counted, c.score(), c.bad_rate(), f.inspections, f.inspection_score, f.failed_items, f.responses,
+        f.survey_score, f.assessment_score, f.suggestions,
+    ]  # fmt: skip
+
+
+def _source_overview(now: Sources, before: Sources) -> list[list[Any]]:
+    """Rows source | figure | this period | previous period (values as (value, kind) pairs)."""
+    n, p = now.total, before.total
+    rows = [
+        ("监督查评", "检查次数", "int", n.inspections, p.inspections),
+        ("监督查评", "检查平均得分", "score", n.inspection_score, p.inspection_score),
+        ("监督查评", "不合格项", "int", n.failed_items, p.failed_items),
+        ("监督查评", "开出整改事项", "int", n.rectifications, p.rectifications),
+        ("监督查评", "被检查单位", "int", now.units_inspected, before.units_inspected),
+        ("服务调查", "发放邀请", "int", n.invited, p.invited),
+        ("服务调查", "其中已回答", "int", n.responded, p.responded),
+        ("服务调查", "回收率", "rate", n.response_rate, p.response_rate),
+        ("服务调查", "回收答卷", "int", n.responses, p.responses),
+        ("服务调查", "调查平均得分", "score", n.survey_score, p.survey_score),
+        ("意见建议", "收到", "int", n.suggestions, p.suggestions),
+        ("意见建议", "办结", "int", n.suggestions_closed, p.suggestions_closed),
+        ("意见建议", "期末未办结", "int", n.suggestions_open, p.suggestions_open),
+        ("第三方评估", "平均得分", "score", n.assessment_score, p.assessment_score),
+        ("第三方评估", "参评单位", "int", now.units_assessed, before.units_assessed),
+        ("第三方评估", "评估机构", "text", "、".join(now.firms) or None, "、".join(before.firms) or None),
+    ]
+    return [[source, label, (v, kind), (pv, kind)] for source, label, kind, v, pv in rows]
+
+
+def _source_tables(
+    pair: tuple[Sources, Sources], units_now: Answer, region: Region | None, regions_now: Answer | None
+) -> list[Table]:
+    now, before = pair
+    tables = [
+        Table(
+            "评价来源概况",
+            "评价来源概况（监督查评、服务调查、意见建议、第三方评估）",
+            [("来源", "text"), ("指标", "text"), ("本期", "mixed"), ("上期", "mixed")],
+            _source_overview(now, before),
+            note="服务调查回收率 = 本期发放的邀请中已回答的比例；答卷和调查得分按答卷提交时间统计。",
+        )
+    ]
+    if region is not None and regions_now is not None:
+        per_region = now.by_region(region)
+        keys = set(regions_now.rows) | set(per_region)
+        labels = _region_labels(keys)
+        labels[region.pk] = f"{region.name}（本级）"
+        rows = [
+            [labels.get(k, str(k)), *_side_by_side(regions_now.rows.get(k, Counts()), per_region.get(k, Figures()))]
+            for k in sorted(keys, key=lambda k: (-regions_now.rows.get(k, Counts()).counted, labels.get(k, "")))
+        ]
+        columns = [("区划", "text"), *SOURCE_COLUMNS]
+        tables.append(Table("来源对照（区划）", "评价来源对照（按下级区划）", columns, rows, note=SOURCES_NOTE))
+    keys = set(units_now.rows) | {k for k in now.units if k is not None}
+    names, _regions = _unit_labels(keys)
+    rows = [
+        [names.get(k, str(k)), *_side_by_side(units_now.rows.get(k, Counts()), now.unit(k))]
+        for k in sorted(keys, key=lambda k: (-units_now.rows.get(k, Counts()).counted, names.get(k, "")))
+    ]
+    columns = [("单位", "text"), *SOURCE_COLUMNS]
+    tables.append(Table("评价来源对照", "评价来源对照（按单位）", columns, rows, note=SOURCES_NOTE))
+    return tables
+
+
+def _score(v: float | None) -> str:
+    return "—" if v is None else f"{v:.1f}"
+
+
+def _source_summary(now: Sources, before: Sources) -> list[str]:
+    n, p = now.total, before.total
+    lines = []
+    if n.inspections:
+        lines.append(
+            f"监督查评：本期完成检查 {n.inspections:,} 次（上期 {p.inspections:,} 次），"
+            f"覆盖 {now.units_inspected:,} 个单位，平均得分 {_score(n.inspection_score)}"
+            f"（上期 {_score(p.inspection_score)}），不合格项 {n.failed_items:,} 项，"
+            f"开出整改事项 {n.rectifications:,} 项。"
+        )
+    else:
+        lines.append(f"监督查评：本期无已提交的检查（上期 {p.inspections:,} 次）。")
+    if n.invited or n.responses:
+        lines.append(
+            f"服务调查：本期发放邀请 {n.invited:,} 份，已回答 {n.responded:,} 份，回收率 {_pct(n.response_rate)}"
+            f"（上期 {_pct(p.response_rate)}）；本期回收答卷 {n.responses:,} 份，平均得分 {_score(n.survey_score)}"
+            f"（上期 {_score(p.survey_score)}）。"
+        )
+    else:
+        lines.append("服务调查：本期未发放问卷，也没有回收答卷。")
+    if n.suggestions or n.suggestions_closed or n.suggestions_open:
+        lines.append(
+            f"意见建议：本期收到 {n.suggestions:,} 件（上期 {p.suggestions:,} 件），办结 {n.suggestions_closed:,} 件，"
+            f"期末未办结 {n.suggestions_open:,} 件。"
+        )
+    if n.assessment_scored:
+        lines.append(
+            f"第三方评估（{'、'.join(now.firms)}）：{now.units_assessed:,} 个单位参评，"
+            f"平均得分 {_score(n.assessment_score)}。"
+        )
+    return lines
 
 
 def _unit_detail_tables(s: Slice) -> list[Table]:
@@ -845,7 +978,7 @@ TRANSITIONS: dict[str, tuple[str, str]] = {
     "withdraw": (STATE.SUBMITTED, STATE.DRAFT),
 }
 # Marked for the catalogue; pages translate them when shown (views_reports.py).
-ACTION_LABELS = {"submit": N_("报送"), "publish": N_("发布"), "withdraw": N_("退回")}
+ACTION_LABELS = {"submit": gettext_noop("报送"), "publish": gettext_noop("发布"), "withdraw": gettext_noop("退回")}
 
 
 def report_transition(report_id: int, action: str, user) -> Report:

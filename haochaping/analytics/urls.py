@@ -17,6 +17,7 @@ urlpatterns = [
     path("reports/<int:pk>/<str:fmt>/", views_reports.report_file, name="report_file"),
     # performance inputs, watchlist, coverage (views_performance.py)
     path("performance/", views_performance.performance, name="performance"),
+    path("performance/weights/", views_performance.weights, name="weights"),
     path("watchlist/", views_performance.watchlist, name="watchlist"),
     path("coverage/", views_performance.coverage, name="coverage"),
 ]

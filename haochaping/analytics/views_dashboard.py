@@ -67,6 +67,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "data_url": dash.url_for("data", query),
         "focus_params": board.focus.params,
         "params": request.GET,
+        "sources": board.sources_section(),
     }
     return render(request, "analytics/dashboard.html", context)
 

@@ -14,18 +14,23 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from haochaping.accounts.scope import Scope
 from haochaping.analytics import coverage as cov
 from haochaping.analytics import performance as perf
+from haochaping.analytics import sources as src
+from haochaping.analytics import weights as wt
 from haochaping.analytics.dashboard import format_cell
+from haochaping.analytics.models import PerformanceWeights
 from haochaping.cases import workdays
+from haochaping.lib.errors import DomainError, ValidationFailed
 from haochaping.web.access import supervisor_scope
 
 TABLE_MAX = 200  # rows per table on the page; the downloads hold every row
@@ -318,3 +323,71 @@ def coverage(request: HttpRequest) -> HttpResponse:
         },
     }
     return render(request, "analytics/coverage.html", context)
+
+
+# --- weights (绩效考核权重) -------------------------------------------------------------------------------------
+
+
+class WeightsForm(forms.Form):
+    ratings = forms.IntegerField(label=gettext_lazy("好差评权重"), min_value=0, max_value=wt.WEIGHT_MAX)
+    inspections = forms.IntegerField(label=gettext_lazy("监督查评权重"), min_value=0, max_value=wt.WEIGHT_MAX)
+    surveys = forms.IntegerField(label=gettext_lazy("服务调查权重"), min_value=0, max_value=wt.WEIGHT_MAX)
+    assessments = forms.IntegerField(label=gettext_lazy("第三方评估权重"), min_value=0, max_value=wt.WEIGHT_MAX)
+
+
+def _region_param(request: HttpRequest) -> int | None:
+    raw = (request.GET.get("region") or request.POST.get("region") or "").strip()
+    return int(raw) if raw.isdigit() else None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def weights(request: HttpRequest) -> HttpResponse:
+    """GET: the weights that apply to a region and where they come from; POST (may_set_weights): set or reset."""
+    scope = _allowed_scope(request)
+    if isinstance(scope, HttpResponse):
+        return scope
+    try:
+        region = wt.region_for(scope, _region_param(request))
+    except DomainError as e:
+        return render(request, "web/message.html", {"title": _("未找到"), "message": e.message}, status=404)
+    may_edit = wt.may_set_weights(scope, region)
+    applied = src.weights_for(region)
+    form = WeightsForm(initial=applied.as_dict())
+    status = 200
+    if request.method == "POST":
+        if not may_edit:
+            message = _("只有本级管理机构管理员或系统管理员可以设置权重。")
+            return render(request, "web/message.html", {"title": _("无权限"), "message": message}, status=403)
+        if request.POST.get("action") == "reset":
+            wt.weights_reset(scope, region, request.user)
+            messages.success(request, _("已恢复为上级区划或默认权重。"))
+            return redirect(f"{request.path}?region={region.pk}")
+        form = WeightsForm(request.POST)
+        if form.is_valid():
+            try:
+                wt.weights_set(scope, region, form.cleaned_data, request.user)
+            except ValidationFailed as e:
+                form.add_error(e.field if e.field in form.fields else None, e.message)
+            else:
+                messages.success(request, _("权重已保存。"))
+                return redirect(f"{request.path}?region={region.pk}")
+        status = 400
+    own = PerformanceWeights.objects.filter(region=region).exists()
+    overrides = (
+        scope.filter(PerformanceWeights.objects.select_related("region", "updated_by"))
+        if scope.kind in ("all", "region")
+        else PerformanceWeights.objects.none()
+    )
+    context = {
+        "scope": scope,
+        "region": region,
+        "regions": wt.visible_regions(scope)[:500],
+        "applied": applied,
+        "applied_rows": [(_(label), getattr(applied, code), src.DEFAULT_WEIGHTS[code]) for code, label in src.SOURCES],
+        "own": own,
+        "may_edit": may_edit,
+        "form": form,
+        "overrides": overrides.order_by("region__path")[:500],
+    }
+    return render(request, "analytics/weights.html", context, status=status)

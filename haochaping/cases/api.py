@@ -13,7 +13,7 @@ from ninja import Query, Router, Status
 
 from haochaping.accounts.scope import Scope, get_in_scope
 from haochaping.cases import opening, workdays
-from haochaping.cases.models import Case, Kind
+from haochaping.cases.models import KIND_OF_PREFIX, Case
 from haochaping.cases.schemas import (
     FEEDBACK_GRADE_NAME_OF,
     CaseRecord,
@@ -31,7 +31,7 @@ from haochaping.ratings.schemas import API_ERRORS
 router = Router(tags=["cases"])
 
 ERRORS = API_ERRORS
-NUMBER = re.compile(r"^(CP|TS)(\d{8})-(\d{1,12})$")
+NUMBER = re.compile(r"^(CP|TS|JY)(\d{8})-(\d{1,12})$")
 
 
 def _window_id(scope: Scope, hall: str, code: str) -> int:
@@ -136,7 +136,7 @@ def get_case(request: HttpRequest, number: str):
     if match is None:
         raise NotFound(f"工单不存在：{number}", field="number")
     prefix, pk = match.group(1), int(match.group(3))
-    kind = Kind.BAD_REVIEW if prefix == "CP" else Kind.COMPLAINT
+    kind = KIND_OF_PREFIX[prefix]
     try:
         case = get_in_scope(_cases(), request.scope, pk=pk, kind=kind)
     except NotFound:

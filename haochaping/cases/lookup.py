@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 SALT = "haochaping.cases.lookup"
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 CODE_LENGTH = 8
-NUMBER_RE = re.compile(r"^(CP|TS)(\d{8})-(\d{6,12})$")
+NUMBER_RE = re.compile(r"^(CP|TS|JY)(\d{8})-(\d{6,12})$")  # 差评 / 投诉 / 意见建议 (cases/models.NUMBER_PREFIXES)
 NOT_FOUND_MESSAGE = "工单编号或查询码不正确，请核对后重试"
 _CONFUSABLE = str.maketrans({"O": "0", "I": "1", "L": "1"})
 

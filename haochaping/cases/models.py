@@ -26,6 +26,7 @@ from haochaping.ratings.models import Rating, ServiceCase
 class Kind(models.TextChoices):
     BAD_REVIEW = "bad_review", _("差评")
     COMPLAINT = "complaint", _("投诉")
+    SUGGESTION = "suggestion", _("意见建议")  # 意见箱: routed like a complaint, contact details optional
 
 
 class State(models.TextChoices):
@@ -37,6 +38,10 @@ class State(models.TextChoices):
     FEEDBACK = "feedback", _("已反馈待评价")
     CLOSED = "closed", pgettext_lazy("ticket state", "已办结")
 
+
+# 工单编号 prefix of each kind (cases/selectors.py and cases/api.py read numbers back through it).
+NUMBER_PREFIXES = {Kind.BAD_REVIEW: "CP", Kind.COMPLAINT: "TS", Kind.SUGGESTION: "JY"}
+KIND_OF_PREFIX = {prefix: kind for kind, prefix in NUMBER_PREFIXES.items()}
 
 OPEN_STATES = frozenset({State.NEW, State.ASSIGNED, State.VERIFIED, State.RECTIFYING, State.APPEALING})
 
@@ -195,7 +200,7 @@ class Case(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(kind="complaint") | models.Q(rating__isnull=False), name="bad_review_has_rating"
+                condition=~models.Q(kind="bad_review") | models.Q(rating__isnull=False), name="bad_review_has_rating"
             ),
             # Closed is never without an outcome and a feedback to the rater.
             models.CheckConstraint(
@@ -210,8 +215,8 @@ class Case(models.Model):
 
     @property
     def number(self) -> str:
-        """工单编号: CP (差评) / TS (投诉) + opening date + id, e.g. CP20261126-000123."""
-        prefix = "CP" if self.kind == Kind.BAD_REVIEW else "TS"
+        """工单编号: CP (差评) / TS (投诉) / JY (意见建议) + opening date + id, e.g. CP20261126-000123."""
+        prefix = NUMBER_PREFIXES.get(self.kind, "TS")
         return f"{prefix}{timezone.localtime(self.opened_at):%Y%m%d}-{self.pk:06d}"
 
     @property

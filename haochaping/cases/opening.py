@@ -8,20 +8,22 @@ system's, not a rater's: they open no case.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from haochaping.accounts.scope import Scope
 from haochaping.cases import rollup, workdays
 from haochaping.cases.models import Case, CaseEvent, Kind, State
 from haochaping.cases.policy import policy_for_path
-from haochaping.directory.models import Organisation, Region, ServiceItem, Staff, Window
+from haochaping.directory.models import Hall, Organisation, Region, ServiceItem, Staff, Window
 from haochaping.lib import protect
 from haochaping.lib.errors import NotFound, ValidationFailed
 from haochaping.ratings.codes import Channel, is_bad
@@ -240,8 +242,10 @@ class ComplaintIn:
     region_id: int | None = None  # only the complainant's region (hotline, public form): opens at its agency
 
 
-def _route(scope: Scope, c: ComplaintIn) -> dict[str, Any]:
-    """谁办理、谁负责: the 办件's unit, else the window's, the staff member's, the 事项's, or the named unit."""
+def _route(scope: Scope, c: ComplaintIn | SuggestionIn, *, noun: str = "被投诉") -> dict[str, Any]:
+    """谁办理、谁负责: the 办件's unit, else the window's, the staff member's, the 事项's, or the named unit.
+
+    ``noun`` words the messages ("被投诉单位…"; a suggestion's are "意见涉及的单位…")."""
     target: dict[str, Any] = {}
     if c.case_no:
         sc = scope.filter(ServiceCase.objects.filter(case_no=c.case_no)).first()
@@ -276,7 +280,7 @@ def _route(scope: Scope, c: ComplaintIn) -> dict[str, Any]:
         lookup = {"pk": c.unit_id} if c.unit_id else {"uscc": c.unit_uscc}
         u = scope.filter(Organisation.objects.filter(is_active=True, **lookup)).first()
         if u is None:
-            raise NotFound("被投诉单位不存在", field="unit_id" if c.unit_id else "unit_uscc")
+            raise NotFound(f"{noun}单位不存在", field="unit_id" if c.unit_id else "unit_uscc")
         target.setdefault("unit_id", u.pk)
         target.setdefault("region_id", u.region_id)
     if "unit_id" not in target and c.region_id:
@@ -288,10 +292,10 @@ def _route(scope: Scope, c: ComplaintIn) -> dict[str, Any]:
             .first()
         )
         if agency is None:
-            raise NotFound("所选地区没有政务服务管理机构，请选择被投诉单位", field="region_id")
+            raise NotFound(f"所选地区没有政务服务管理机构，请选择{noun}单位", field="region_id")
         target.update(unit_id=agency.pk, region_id=agency.region_id, routed_by_region=True)
     if "unit_id" not in target:
-        raise ValidationFailed("请指明被投诉的单位、窗口、人员、事项、办件或所在地区", field="unit_id")
+        raise ValidationFailed(f"请指明{noun}的单位、窗口、人员、事项、办件或所在地区", field="unit_id")
     return target
 
 
@@ -329,6 +333,117 @@ def complaint_open(complaint: ComplaintIn, *, scope: Scope, actor=None, actor_la
         CaseEvent.objects.create(
             case=case, action="open", to_state=State.NEW, actor=actor, actor_label=actor_label, at=now,
             note="投诉立案", data={"unit": case.unit_id, "channel": case.channel},
+        )  # fmt: skip
+        if by_region:
+            transaction.on_commit(lambda: _suggest_routing(case.pk))
+    return case
+
+
+# --- suggestions (意见箱) ---------------------------------------------------------------------------------
+
+
+class SuggestionTopic(models.TextChoices):
+    """意见建议的类别: kept in the opening event's data and at the head of the summary (【服务态度】…)."""
+
+    ATTITUDE = "attitude", _("服务态度")
+    PROCESS = "process", _("办事流程")
+    FACILITIES = "facilities", _("环境设施")
+    ONLINE = "online", _("线上服务")
+    OTHER = "other", _("其他")
+
+
+SUGGESTION_MAX = 2000
+TOPIC_PREFIX = re.compile(r"^【[^】]{1,10}】")  # the topic at the head of a suggestion's summary
+
+
+@dataclass
+class SuggestionIn:
+    """A suggestion from the public (意见箱). Every target is optional, but one must lead somewhere: a unit, hall,
+    window, 事项 or at least the region (then its management agency receives it, like a complaint). Contact
+    details are optional: without a phone the suggestion is anonymous and its outcome is given publicly."""
+
+    content: str
+    topic: str = ""
+    contact_phone: str = ""
+    contact_name: str = ""
+    channel: str = Channel.PC
+    unit_id: int | None = None
+    unit_uscc: str = ""
+    hall_id: int | None = None
+    window_id: int | None = None
+    item_code: str = ""
+    region_id: int | None = None
+    # read by _route, never set by the suggestion box
+    case_no: str = ""
+    staff_code: str = ""
+
+
+def _suggestion_target(scope: Scope, s: SuggestionIn) -> dict[str, Any]:
+    """Routed like a complaint (_route); a hall alone goes to the hall's unit (its managing agency)."""
+    hall_target: dict[str, Any] = {}
+    if s.hall_id:
+        hall = scope.filter(Hall.objects.filter(pk=s.hall_id, is_active=True)).first()
+        if hall is None:
+            raise NotFound("大厅不存在", field="hall_id")
+        hall_target = {"hall_id": hall.pk, "unit_id": hall.unit_id, "region_id": hall.region_id}
+        if not (s.window_id or s.item_code or s.unit_id or s.unit_uscc):
+            return hall_target
+    if not (s.window_id or s.item_code or s.unit_id or s.unit_uscc or s.region_id):
+        raise ValidationFailed("请选择所在地区，或意见涉及的单位、大厅、窗口或事项", field="region_id")
+    target = _route(scope, s, noun="意见涉及")
+    if hall_target and "hall_id" not in target:
+        target["hall_id"] = hall_target["hall_id"]
+    return target
+
+
+def suggestion_open(
+    suggestion: SuggestionIn, *, scope: Scope, actor=None, actor_label: str = "建议人", now: datetime | None = None
+) -> Case:
+    """Register a suggestion (意见建议) and open its case, routed like a complaint; contact details optional.
+
+    With a phone the suggestion is real-name (实名): called back and told the outcome by SMS like a complaint.
+    Without one the handler verifies and answers it and the outcome is given publicly (NotifiedVia.PUBLIC, the
+    tracking page with the number and 查询码). ``now``: the time of receipt (the demo's history), default now."""
+    content = suggestion.content.strip()
+    if not content:
+        raise ValidationFailed("请填写意见建议内容", field="content")
+    if len(content) > SUGGESTION_MAX:
+        raise ValidationFailed(f"意见建议内容不能超过{SUGGESTION_MAX}字", field="content")
+    topic = (suggestion.topic or "").strip()
+    if topic and topic not in SuggestionTopic.values:
+        raise ValidationFailed("意见类别无效", field="topic")
+    phone = "".join(ch for ch in suggestion.contact_phone if ch.isdigit())
+    if len(phone) == 13 and phone.startswith("86"):
+        phone = phone[2:]
+    if phone and (len(phone) != 11 or not phone.startswith("1")):
+        raise ValidationFailed("手机号码应为11位（不留联系方式可不填）", field="contact_phone")
+    name = suggestion.contact_name.strip()[:50]
+    if suggestion.channel not in Channel.values or suggestion.channel == Channel.DEFAULT:
+        raise ValidationFailed("来源渠道无效", field="channel")
+    target = _suggestion_target(scope, suggestion)
+    by_region = target.pop("routed_by_region", False)
+    now = now or timezone.now()
+    path = Region.objects.values_list("path", flat=True).get(pk=target["region_id"])
+    summary = f"【{SuggestionTopic(topic).label}】{content}" if topic else content
+    case = Case(
+        kind=Kind.SUGGESTION,
+        channel=suggestion.channel,
+        summary=summary,
+        real_name=bool(phone),
+        contact_name_enc=protect.encrypt(name) if name else "",
+        contact_phone_enc=protect.encrypt(phone) if phone else "",
+        contact_phone_hash=protect.lookup_hash(phone) if phone else "",
+        opened_at=now,
+        **target,
+        **_deadlines(path, now),
+    )
+    with transaction.atomic():
+        case.save()
+        rollup.mark_case(case)
+        data = {"unit": case.unit_id, "channel": case.channel, "topic": topic, "anonymous": not phone}
+        CaseEvent.objects.create(
+            case=case, action="open", to_state=State.NEW, actor=actor, actor_label=actor_label, at=now,
+            note="意见建议受理", data={k: v for k, v in data.items() if v != ""},
         )  # fmt: skip
         if by_region:
             transaction.on_commit(lambda: _suggest_routing(case.pk))

@@ -20,7 +20,15 @@ from haochaping.accounts.models import Role
 from haochaping.accounts.scope import Scope
 from haochaping.cases import services, workdays
 from haochaping.cases.machine import ACTIONS, Action
-from haochaping.cases.models import CallbackAttempt, Case, CaseAttachment, CaseEvent, Notification, State
+from haochaping.cases.models import (
+    KIND_OF_PREFIX,
+    CallbackAttempt,
+    Case,
+    CaseAttachment,
+    CaseEvent,
+    Notification,
+    State,
+)
 from haochaping.cases.policy import policy_for_path
 from haochaping.directory.models import Organisation
 from haochaping.ratings.codes import Channel as RatingChannel
@@ -103,8 +111,8 @@ def _number_q(text: str) -> Q:
     if not tail.isdigit():
         return Q(pk__in=[])
     q = Q(pk=int(tail))
-    if text[:2] in ("CP", "TS"):
-        q &= Q(kind="bad_review" if text[:2] == "CP" else "complaint")
+    if text[:2] in KIND_OF_PREFIX:
+        q &= Q(kind=KIND_OF_PREFIX[text[:2]])
     return q
 
 

@@ -69,6 +69,10 @@ def eligible(case: Case) -> bool:
     """May this case be published (after moderation)? An outcome other than 不予采纳, its rating still adopted."""
     if case.outcome not in ELIGIBLE_OUTCOMES:
         return False
+    if case.kind == Kind.SUGGESTION:
+        # 意见建议 are answered to the person who made them (SMS, or the tracking page with the 查询码), not in the
+        # 差评整改公开 list: a suggestion is not a finding against the unit (docs/society.md).
+        return False
     return case.rating_id is None or case.rating.adoption == Adoption.ADOPTED
 
 

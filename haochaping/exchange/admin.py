@@ -1,18 +1,7 @@
 from django.contrib import admin
 
-from haochaping.accounts.admin_scope import ScopedAdmin
+from haochaping.accounts.admin_scope import ReadOnlyAdmin
 from haochaping.exchange.models import CaseOutcome, Delivery, DropFile, ReceivedBatch, Subordinate
-
-
-class ReadOnlyAdmin(ScopedAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Subordinate)

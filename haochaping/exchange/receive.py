@@ -31,7 +31,7 @@ from haochaping.ratings.models import Rating, ServiceCase, TagSet
 
 ORIGIN_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,36}$")
 ADOPTION_OF_CHECK = {1: Adoption.ADOPTED, 2: Adoption.UNDER_REVIEW, 3: Adoption.NOT_ADOPTED}
-CASE_KINDS = {"bad_review", "complaint"}
+CASE_KINDS = {"bad_review", "complaint", "suggestion"}  # suggestion: 意见建议 (意见箱)
 CASE_STATES = {"new", "assigned", "verified", "rectifying", "appealing", "feedback", "closed"}
 CASE_OUTCOMES = {"", "fixed_now", "ledger", "explained", "not_adopted"}
 
@@ -381,7 +381,7 @@ def _apply_case(record: dict, directory: Directory, subordinate: Subordinate) ->
     case_no = str(_require(record, "caseNo"))[:40]
     kind = str(_require(record, "kind"))
     if kind not in CASE_KINDS:
-        raise Rejected("kind", "kind 应为 bad_review 或 complaint")
+        raise Rejected("kind", "kind 应为 bad_review、complaint 或 suggestion")
     state = str(_require(record, "state"))
     if state not in CASE_STATES:
         raise Rejected("state", "state 取值无效")

@@ -1,5 +1,5 @@
-"""The comment index: every rating's 文字评价 and every complaint's text, prepared (insight/text.py) into CommentDoc
-rows, with the per-unit monthly term counts (TermMonth) kept up to date in the same transaction.
+"""The comment index: every rating's 文字评价 and every complaint's and suggestion's text, prepared (insight/text.py)
+into CommentDoc rows, with the per-unit monthly term counts (TermMonth) kept up to date in the same transaction.
 
 Incremental: a cursor per source remembers the highest id indexed, so a run reads only what arrived since. Rows
 that commit late (a long import transaction whose ids the cursor has already passed) are picked up by
@@ -58,12 +58,21 @@ def _ratings(after: int, limit: int, since: datetime | None = None) -> list[Row]
 
 
 def _complaints(after: int, limit: int, since: datetime | None = None) -> list[Row]:
+    """The texts the public wrote to open a case: complaints (投诉) and suggestions (意见建议, 意见箱). Both are cases
+    (one id sequence, one cursor) and are indexed under the source "complaint"; a suggestion's topic prefix
+    (【服务态度】) is a label, not the writer's words, and is left out."""
     from haochaping.cases.models import Case, Kind
+    from haochaping.cases.opening import TOPIC_PREFIX
 
-    qs = Case.objects.filter(kind=Kind.COMPLAINT, id__gt=after).exclude(summary="").order_by("id")
+    kinds = (Kind.COMPLAINT, Kind.SUGGESTION)
+    qs = Case.objects.filter(kind__in=kinds, id__gt=after).exclude(summary="").order_by("id")
     if since is not None:
         qs = qs.filter(opened_at__gte=since)
-    return [Row(Source.COMPLAINT, r[0], r[1], *r[2:7], None, r[7]) for r in qs.values_list(*COMPLAINT_FIELDS)[:limit]]
+    rows = []
+    for r in qs.values_list(*COMPLAINT_FIELDS, "kind")[:limit]:
+        text = TOPIC_PREFIX.sub("", r[1], count=1) if r[8] == Kind.SUGGESTION else r[1]
+        rows.append(Row(Source.COMPLAINT, r[0], text, *r[2:7], None, r[7]))
+    return rows
 
 
 READERS = {Source.RATING: _ratings, Source.COMPLAINT: _complaints}

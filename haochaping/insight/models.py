@@ -16,7 +16,7 @@ from haochaping.directory.models import Hall, Organisation, Region, ServiceItem
 
 class Source(models.TextChoices):
     RATING = "rating", _("评价文字")
-    COMPLAINT = "complaint", _("投诉")
+    COMPLAINT = "complaint", _("投诉或意见建议")  # suggestions (意见箱) are indexed with the complaints
 
 
 class CommentDoc(models.Model):

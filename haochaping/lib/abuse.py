@@ -25,7 +25,10 @@ log = logging.getLogger("haochaping.abuse")
 HONEYPOT_FIELD = "website"
 
 # Public paths whose bodies are small forms or JSON: anything larger is refused before it is read.
-PUBLIC_PREFIXES = ("/r/", "/q/", "/cases/complaint/", "/cases/feedback/", "/open/", "/api/v1/sms/inbound", "/login/")
+PUBLIC_PREFIXES = (
+    "/r/", "/q/", "/s/", "/cases/complaint/", "/cases/feedback/", "/suggestions/", "/open/", "/api/v1/sms/inbound",
+    "/login/",
+)  # fmt: skip
 
 
 def _too_large(limit: int) -> HttpResponse:

@@ -33,6 +33,7 @@ class SmsMessage(models.Model):
         INBOUND = "inbound", _("用户上行")
         VERIFICATION = "verification", _("验证码短信")
         CASE_FEEDBACK = "feedback", _("差评处理结果反馈")
+        SURVEY = "survey", _("服务调查邀请")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("待发送")

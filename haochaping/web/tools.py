@@ -42,6 +42,15 @@ def tools_for(user, scope: Scope) -> list[Tool]:
     if scope.supervises:
         note = _("差评整改公开条目：自动脱敏后审核、删改或不予公开（审核记录不公开）")
         tools.append(Tool(_("整改公开审核"), "/disclosure/moderation/", note))
+    if scope.supervises:
+        note = _("检查表与检查计划（含暗访、神秘访客），手机端现场检查、拍照取证，不合格项自动交办整改")
+        tools.append(Tool(_("监督查评"), "/inspections/", note))
+    if scope.supervises:
+        note = _("问卷设计，按近期办件抽样以短信、链接或二维码发放，回收率与按单位、事项的调查结果")
+        tools.append(Tool(_("服务调查"), "/surveys/", note))
+    if scope.supervises:
+        note = _("导入第三方评估机构按单位、按期的评估结果（Excel/CSV 模板）")
+        tools.append(Tool(_("第三方评估"), "/assessments/", note))
     if scope.supervises and scope.kind in ("all", "region"):
         note = _("向上级平台上报的积压、延迟和失败；下级平台登记与接收情况；文件投递")
         tools.append(Tool(_("数据交换"), "/exchange/", note))
@@ -55,6 +64,7 @@ def tools_for(user, scope: Scope) -> list[Tool]:
     if settings.HAOCHAPING_SMS_BACKEND in ("console", "file") and console_allowed(scope):
         tools.append(Tool(_("短信控制台"), "/sms/console/", _("查看邀评短信，模拟群众回复")))
     tools.append(Tool(_("群众投诉入口"), "/cases/complaint/", _("公开的投诉表单，投诉与差评同样闭环处理")))
+    tools.append(Tool(_("意见箱"), "/suggestions/", _("公开的意见建议表单，可不留联系方式，按投诉规则分派办理")))
     note = _("公众看到的评价结果、差评整改公开、开放数据和进度查询（无需登录）")
     tools.append(Tool(_("信息公开门户"), "/open/", note))
     tools.append(Tool(_("接口文档"), "/api/v1/docs", _("办件登记、评价提交与数据交换接口")))

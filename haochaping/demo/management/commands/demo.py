@@ -100,9 +100,28 @@ class Command(BaseCommand):
         self._seed_rollups(out)
         compute_demo_signals(write=integrity_line)
         seed_audit_demo(write=out)
+        self._seed_supervision(out, seed)
         self._seed_disclosure(out)
         self._seed_exchange(out, seed, result.api_key)
         __import__("haochaping.seal.demo", fromlist=["seed_demo"]).seed_demo(out)  # last: seals what was bulk-loaded
+
+    def _seed_supervision(self, out, seed: int) -> None:
+        """监督查评 and 综合点评: inspections with failed items handed over as rectifications, a survey sent by SMS to
+        recent applicants with its responses, suggestions in the case loop and a third-party assessment. Before the
+        disclosure step: the report it publishes shows these sources beside the ratings."""
+        from haochaping.inspections.demo import seed_demo as seed_inspections
+        from haochaping.society.demo import seed_demo as seed_society
+        from haochaping.surveys.demo import seed_demo as seed_surveys
+
+        out("")
+        seed_inspections(out, seed)
+        seed_surveys(out, seed)
+        seed_society(out, seed)
+        # Suggestions are cases: their day figures are marked dirty; leave the demo with none pending (as after
+        # _seed_rollups), so what the dashboards read is already computed.
+        from haochaping.cases import rollup as case_rollup
+
+        case_rollup.refresh()
 
     def _seed_disclosure(self, out) -> None:
         """信息公开: publications synced from the handled cases, moderated as the province (disclosure/demo.py); the
