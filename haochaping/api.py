@@ -100,3 +100,9 @@ api.add_router("/", cases_router)
 from haochaping.exchange.api import router as exchange_router  # noqa: E402
 
 api.add_router("/exchange", exchange_router)
+
+from haochaping.hotline.api import router as hotline_router  # noqa: E402
+from haochaping.queuing.api import router as queuing_router  # noqa: E402
+
+api.add_router("/queue", queuing_router)
+api.add_router("/hotline", hotline_router)

@@ -81,6 +81,8 @@ INSTALLED_APPS = [
     "haochaping.inspections",
     "haochaping.surveys",
     "haochaping.society",
+    "haochaping.queuing",
+    "haochaping.hotline",
     "haochaping.demo",
     "huey.contrib.djhuey",
     # Web security (docs/security.md): login throttling, TOTP second factor, Content-Security-Policy.
@@ -349,6 +351,11 @@ HAOCHAPING_SUGGESTION_POSTS_PER_HOUR = envint("HAOCHAPING_SUGGESTION_POSTS_PER_H
 HAOCHAPING_SURVEY_MAX_SAMPLE = envint("HAOCHAPING_SURVEY_MAX_SAMPLE", 5000)
 HAOCHAPING_SURVEY_PAGES_PER_HOUR = envint("HAOCHAPING_SURVEY_PAGES_PER_HOUR", 120)
 HAOCHAPING_SURVEY_POSTS_PER_HOUR = envint("HAOCHAPING_SURVEY_POSTS_PER_HOUR", 30)
+# 排队叫号 (docs/queue-calling.md): how long the QR code printed on a queue ticket lets its holder rate.
+HAOCHAPING_QUEUE_TICKET_QR_TTL_HOURS = envint("HAOCHAPING_QUEUE_TICKET_QR_TTL_HOURS", 24)
+# 12345热线 (docs/hotline-12345.md): the work-order push's HTTP timeout and its longest backoff, in seconds.
+HAOCHAPING_HOTLINE_TIMEOUT = envint("HAOCHAPING_HOTLINE_TIMEOUT", 10)
+HAOCHAPING_HOTLINE_BACKOFF_MAX = envint("HAOCHAPING_HOTLINE_BACKOFF_MAX", 600)
 # 监督查评 (docs/inspections.md): the largest inspection photo. The inspector's page shrinks big photos in the
 # browser first; nginx's body limit for /inspections/ must cover a save with several photos (deploy/nginx).
 HAOCHAPING_INSPECTION_PHOTO_MAX_MB = envint("HAOCHAPING_INSPECTION_PHOTO_MAX_MB", 10)

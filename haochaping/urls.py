@@ -41,6 +41,9 @@ urlpatterns = [
     path("s/", include("haochaping.surveys.urls_public")),  # short: the link travels in an SMS
     path("suggestions/", include("haochaping.society.urls_suggestions")),
     path("assessments/", include("haochaping.society.urls_assessments")),
+    path("queue/", include("haochaping.queuing.urls")),
+    path("t/", include("haochaping.queuing.urls_public")),  # short: printed on the queue ticket as a QR code
+    path("hotline/", include("haochaping.hotline.urls")),
     path("integrity/chain/", include("haochaping.seal.urls")),
     path("integrity/audit/", include("haochaping.audit.urls")),
     path("integrity/", include("haochaping.integrity.urls")),

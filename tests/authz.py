@@ -202,7 +202,7 @@ POST_ONLY = frozenset(
 NOT_PAGES: dict[str, str] = {}
 
 # The newer apps keep their rules beside the objects their routes need (tests/authz_<app>.py).
-EXTRA_MODULES = ("tests.authz_inspections", "tests.authz_surveys", "tests.authz_society")
+EXTRA_MODULES = tuple(f"tests.authz_{app}" for app in ("inspections", "surveys", "society", "queuing", "hotline"))
 
 
 def extra_modules():

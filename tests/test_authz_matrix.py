@@ -303,6 +303,7 @@ def test_every_api_operation_needs_its_credential_and_hides_other_counties(world
         "window_code": world.a.window.code,
         "number": case_a.number,
         "token": "not-a-token",
+        "work_order_no": "12345-000001",
     }
     problems = []
     for op_id, method, path, op in _operations():

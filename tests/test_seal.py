@@ -173,7 +173,8 @@ def test_not_adopted_decision_through_the_product_verifies_clean(sealed, capsys,
     case_act(case_id=case.pk, action="approve_appeal", user=u["a_admin"], data={"note": "复核"})
     rating = Rating.objects.get(pk=case.rating_id)
     assert rating.adoption == "not_adopted"
-    versions = list(Seal.objects.filter(kind=Kind.RATING, record_id=rating.pk).values_list("version", flat=True))
+    seals = Seal.objects.filter(kind=Kind.RATING, record_id=rating.pk).order_by("id")
+    versions = list(seals.values_list("version", flat=True))
     assert len(versions) >= 2 and versions == sorted(versions)  # the old seal stays; the decision is a new version
     assert _verify(capsys)[0] == 0
     chain.append_blocks()

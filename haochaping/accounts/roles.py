@@ -27,9 +27,9 @@ CASE_MODELS = ("case", "caseevent", "callbackattempt", "appeal", "caseattachment
 # The rectification publication and its moderation history: read in the admin; moderated on /disclosure/moderation/.
 DISCLOSURE_MODELS = ("publication", "moderationevent")
 
-# 监督查评, 服务调查 and 社会评价 records: worked on their own pages (inspections/, surveys/, suggestions/,
-# assessments/), read in the admin by the roles that supervise.
-SOCIETY_APPS = ("inspections", "surveys", "society")
+# 监督查评, 服务调查, 社会评价, 排队叫号 and 12345 records: worked on their own pages (inspections/, surveys/,
+# suggestions/, assessments/, queue/, hotline/), read in the admin by the roles that supervise.
+SUPERVISED_APPS = ("inspections", "surveys", "society", "queuing", "hotline")
 
 # role → [(app label, model name or None for every model of the app, actions)]
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str | None, tuple[str, ...]]]] = {
@@ -47,7 +47,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str | None, tuple[str, ...]]]] = {
         *[("disclosure", m, VIEW) for m in DISCLOSURE_MODELS],
         ("auth", "user", EDIT),
         ("auth", "group", VIEW),
-        *[(app, None, VIEW) for app in SOCIETY_APPS],
+        *[(app, None, VIEW) for app in SUPERVISED_APPS],
     ],
     Role.AGENCY_ADMIN: [
         ("directory", "region", VIEW),
@@ -64,7 +64,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str | None, tuple[str, ...]]]] = {
         ("cases", "calendarday", VIEW),
         ("audit", None, VIEW),
         *[("disclosure", m, VIEW) for m in DISCLOSURE_MODELS],
-        *[(app, None, VIEW) for app in SOCIETY_APPS],
+        *[(app, None, VIEW) for app in SUPERVISED_APPS],
     ],
     Role.DEPARTMENT_ADMIN: [
         *[("directory", m, VIEW) for m in ("region", "organisation", "hall", "platform")],
@@ -88,7 +88,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str | None, tuple[str, ...]]]] = {
         ("entry", None, VIEW),
         *[("cases", m, VIEW) for m in (*CASE_MODELS, "casepolicy", "calendarday")],
         *[("disclosure", m, VIEW) for m in DISCLOSURE_MODELS],
-        *[(app, None, VIEW) for app in SOCIETY_APPS],
+        *[(app, None, VIEW) for app in SUPERVISED_APPS],
     ],
     Role.AUDITOR: [
         ("directory", None, VIEW),
@@ -101,7 +101,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str | None, tuple[str, ...]]]] = {
         *[("cases", m, VIEW) for m in (*CASE_MODELS, "casepolicy", "calendarday")],
         ("audit", None, VIEW),
         *[("disclosure", m, VIEW) for m in DISCLOSURE_MODELS],
-        *[(app, None, VIEW) for app in SOCIETY_APPS],
+        *[(app, None, VIEW) for app in SUPERVISED_APPS],
     ],
 }
 

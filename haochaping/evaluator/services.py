@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +30,9 @@ PROMPT_TTL = timedelta(minutes=15)
 # last_seen_at is written at most this often, so a poll every 2 s does not write every time.
 SEEN_RESOLUTION = timedelta(seconds=60)
 CHANNEL = "hall_tablet"
+# Called with (prompt, result) after a device rating answering a pushed prompt is stored (status 201); the queuing
+# app registers one to join the rating to the queue ticket whose "finished" pushed the prompt.
+PROMPT_RATED_HOOKS: list[Callable[[EvaluatorPrompt, ItemResult], None]] = []
 
 
 def _hash(value: str, purpose: str) -> str:
@@ -246,6 +250,8 @@ def device_rating_submit(*, device: EvaluatorDevice, rating: DeviceRating) -> It
     if result.status == 201:
         if prompt is not None:
             EvaluatorPrompt.objects.filter(pk=prompt.pk, rated_at=None).update(rated_at=timezone.now(), device=device)
+            for hook in PROMPT_RATED_HOOKS:
+                hook(prompt, result)
         else:
             # A walk-in rating was offered by the idle screen; its offer is recorded with it.
             offer_record(

@@ -54,6 +54,12 @@ def tools_for(user, scope: Scope) -> list[Tool]:
     if scope.supervises and scope.kind in ("all", "region"):
         note = _("向上级平台上报的积压、延迟和失败；下级平台登记与接收情况；文件投递")
         tools.append(Tool(_("数据交换"), "/exchange/", note))
+    if scope.supervises:
+        note = _("排队叫号系统对接：叫号、办结即推送窗口评价器，票号二维码评价；当天各大厅票号与评价情况")
+        tools.append(Tool(_("排队叫号"), "/queue/", note))
+    if scope.supervises:
+        note = _("差评转派12345工单、热线状态回传与回访满意度；按地区配置对接地址")
+        tools.append(Tool(_("12345热线对接"), "/hotline/", note))
     if scope.kind != "none" and not scope.read_only:
         tools.append(Tool(_("热线与纸质评价录入"), "/entry/", _("录入12345热线回访和纸质评价表，批量导入")))
     if scope.role == Role.WINDOW_STAFF or user.is_superuser:

@@ -92,7 +92,7 @@ class Command(BaseCommand):
         out(f"演示接口密钥 / demo API key (全省 / whole province): {result.api_key}")
         if result.api_key_file:
             out(f"  已写入 / written to {result.api_key_file}")
-        self._seed_channels(out, result.api_key)
+        self._seed_channels(out, result.api_key, seed)
         integrity_line = lambda line: out("数据真实性监测 / integrity: " + line)  # noqa: E731
         plant_patterns(seed, write=integrity_line)
         self._seed_cases(out, seed)
@@ -103,6 +103,7 @@ class Command(BaseCommand):
         self._seed_supervision(out, seed)
         self._seed_disclosure(out)
         self._seed_exchange(out, seed, result.api_key)
+        self._seed_hotline(out, seed)
         __import__("haochaping.seal.demo", fromlist=["seed_demo"]).seed_demo(out)  # last: seals what was bulk-loaded
 
     def _seed_supervision(self, out, seed: int) -> None:
@@ -134,6 +135,16 @@ class Command(BaseCommand):
         seed_reports(out)
         out(f"公开门户 / public portal (no login): {settings.SITE_URL}/open/  开放数据 / open data: /open/data/")
 
+    def _seed_hotline(self, out, seed: int) -> None:
+        """12345: a city's 差评 sent out as hotline work orders, their status updates and call-back results
+        (hotline/demo.py). Before the seal step, so the case events it writes are sealed with the rest."""
+        from haochaping.cases import rollup as case_rollup
+        from haochaping.hotline.demo import seed_demo as seed_hotline
+
+        out("")
+        seed_hotline(out, seed)
+        case_rollup.refresh()  # call-back ratings of the handling move cases: no day figures left pending
+
     def _seed_exchange(self, out, seed: int, api_key: str) -> None:
         """数据交换: a city running its own installation registered as a subordinate that pushed its month, and a
         file dropped by a business system that can only export files (exchange/demo.py)."""
@@ -144,13 +155,15 @@ class Command(BaseCommand):
         seed_exchange(out, seed)
         seed_file_drop(out, api_key, seed)
 
-    def _seed_channels(self, out, api_key: str) -> None:
-        """Show each rating channel in the demo: window QR codes, a pairing code, keyed entries, SMS invitations."""
+    def _seed_channels(self, out, api_key: str, seed: int) -> None:
+        """Show each rating channel in the demo: window QR codes, a pairing code, a hall's queue-calling morning,
+        keyed entries, SMS invitations."""
         from haochaping.entry.demo import seed_demo as seed_entries
         from haochaping.evaluator.demo import seed_demo as seed_evaluator
         from haochaping.messaging.demo import seed_demo as seed_sms
         from haochaping.qrcodes.demo import seed_demo as seed_qrcodes
         from haochaping.qrcodes.models import WindowCode
+        from haochaping.queuing.demo import seed_demo as seed_queue
 
         out("")
         out(f"窗口二维码 / window QR codes: {seed_qrcodes()} 个新建")
@@ -158,6 +171,7 @@ class Command(BaseCommand):
         if code is not None:
             out(f"  例 / e.g. {settings.SITE_URL}/q/w/{code.slug}/  评价牌 / sign: /q/w/{code.slug}/sign.pdf")
         seed_evaluator(write=lambda line: out("  " + line))
+        seed_queue(lambda line: out("  " + line), seed)
         out(f"热线与纸质评价录入 / keyed entries: {seed_entries()} 条（/entry/，以 handler 登录）")
         invited = seed_sms()
         out(f"短信邀评 / SMS invitations: {len(invited)} 条，在 /sms/console/ 查看并回复（以 admin 或 province 登录）")
