@@ -281,14 +281,19 @@ def _links(request: HttpRequest, survey_pk: int) -> list[list[str]]:
     return request.session.get(LINKS_KEY % survey_pk) or []
 
 
-def _manageable(request: HttpRequest, pk: int) -> Survey | HttpResponse:
+def _handed_out_links(request: HttpRequest, pk: int) -> tuple[Survey, list[list[str]]] | HttpResponse:
+    """The survey and the links of its last link/QR distribution kept in this session, for a manager of the survey;
+    else the refusal (403/404) or 410 when none are kept."""
     scope = access.reader_scope(request)
     if isinstance(scope, HttpResponse):
         return scope
     survey = access.readable_survey(scope, pk)
     if not access.may_manage_survey(scope, survey):
         return access.forbidden(request, _("只有本区划的管理机构管理员可以下载问卷链接。"))
-    return survey
+    rows = _links(request, survey.pk)
+    if not rows:
+        return _gone(request)
+    return survey, rows
 
 
 def _gone(request: HttpRequest) -> HttpResponse:
@@ -300,12 +305,10 @@ def _gone(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def links_csv(request: HttpRequest, pk: int) -> HttpResponse:
-    survey = _manageable(request, pk)
-    if isinstance(survey, HttpResponse):
-        return survey
-    rows = _links(request, survey.pk)
-    if not rows:
-        return _gone(request)
+    found = _handed_out_links(request, pk)
+    if isinstance(found, HttpResponse):
+        return found
+    survey, rows = found
     response = _csv_response(f"survey-{survey.pk}-links.csv")
     writer = csv.writer(response)
     writer.writerow([_("序号"), _("问卷链接"), _("办件编号"), _("办理单位"), _("事项")])
@@ -318,12 +321,10 @@ def links_csv(request: HttpRequest, pk: int) -> HttpResponse:
 @never_cache
 @require_GET
 def qr_sheet(request: HttpRequest, pk: int) -> HttpResponse:
-    survey = _manageable(request, pk)
-    if isinstance(survey, HttpResponse):
-        return survey
-    rows = _links(request, survey.pk)
-    if not rows:
-        return _gone(request)
+    found = _handed_out_links(request, pk)
+    if isinstance(found, HttpResponse):
+        return found
+    survey, rows = found
     cards = []
     for _token, url, case_no, unit, item in rows:
         svg = segno.make(url, error="m").svg_inline(scale=3, border=2, omitsize=True, title=survey.title)
