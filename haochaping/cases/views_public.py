@@ -23,7 +23,7 @@ from haochaping.cases import lookup, opening, services
 from haochaping.cases.lookup import lookup_for_number
 from haochaping.cases.models import Case, FeedbackGrade, State
 from haochaping.directory.models import Organisation, Region
-from haochaping.lib.abuse import captcha_error, honeypot_rejection, limit_phone
+from haochaping.lib.abuse import captcha_error, honeypot_rejection, limit_public_form
 from haochaping.lib.errors import DomainError, NotFound
 from haochaping.lib.ratelimit import RateLimited, client_ip, hit
 from haochaping.ratings.codes import Channel
@@ -137,12 +137,10 @@ def complaint(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             # Every post counts (guessing 办件编号 is a post too); complaints filed count against a tighter limit.
-            hit("complaint-post", client_ip(request), limit=_per_hour("HAOCHAPING_COMPLAINT_POSTS_PER_HOUR", 30),
-                window_seconds=3600)  # fmt: skip
-            if form.is_valid():
-                hit("complaint", client_ip(request), limit=_per_hour("HAOCHAPING_COMPLAINTS_PER_HOUR", 5),
-                    window_seconds=3600)  # fmt: skip
-                limit_phone("complaint-phone", form.cleaned_data["contact_phone"])
+            limit_public_form(
+                request, form, bucket="complaint", posts_per_hour=settings.HAOCHAPING_COMPLAINT_POSTS_PER_HOUR,
+                filed_per_hour=settings.HAOCHAPING_COMPLAINTS_PER_HOUR,
+            )  # fmt: skip
         except RateLimited as exc:
             return _too_many(request, "cases/complaint.html", exc)
         if form.is_valid() and (refused := captcha_error(request)):

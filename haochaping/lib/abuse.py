@@ -94,3 +94,13 @@ def limit_phone(bucket: str, phone: str) -> None:
     key = protect.lookup_hash(phone) or ""
     if key:
         hit(bucket, key, limit=settings.HAOCHAPING_PUBLIC_POSTS_PER_PHONE_PER_HOUR, window_seconds=3600)
+
+
+def limit_public_form(request: HttpRequest, form, *, bucket: str, posts_per_hour: int, filed_per_hour: int) -> None:
+    """The per-address limits of a public form's POST (complaint, suggestion): every post counts, guessing included;
+    a valid one also counts as filed, and against its contact phone. RateLimited (429) beyond a limit."""
+    ip = client_ip(request)
+    hit(f"{bucket}-post", ip, limit=posts_per_hour, window_seconds=3600)
+    if form.is_valid():
+        hit(bucket, ip, limit=filed_per_hour, window_seconds=3600)
+        limit_phone(f"{bucket}-phone", form.cleaned_data["contact_phone"])

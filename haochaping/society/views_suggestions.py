@@ -18,18 +18,14 @@ from haochaping.accounts.scope import ALL_SCOPE
 from haochaping.cases import opening
 from haochaping.cases.lookup import lookup_for_number
 from haochaping.entry.forms import mark_errors
-from haochaping.lib.abuse import captcha_error, honeypot_rejection, limit_phone
+from haochaping.lib.abuse import captcha_error, honeypot_rejection, limit_public_form
 from haochaping.lib.errors import DomainError
-from haochaping.lib.ratelimit import RateLimited, client_ip, hit
+from haochaping.lib.ratelimit import RateLimited
 from haochaping.ratings.codes import Channel
 from haochaping.society.forms import SuggestionForm
 
 DONE_KEY = "society_suggestion_done"
 TEMPLATE = "society/suggestion.html"
-
-
-def _per_hour(name: str, default: int) -> int:
-    return int(getattr(settings, name, default))
 
 
 def _too_many(request: HttpRequest, exc: RateLimited) -> HttpResponse:
@@ -51,12 +47,10 @@ def new(request: HttpRequest) -> HttpResponse:
     form = SuggestionForm(request.POST or None)
     if request.method == "POST":
         try:
-            hit("suggestion-post", client_ip(request), limit=_per_hour("HAOCHAPING_SUGGESTION_POSTS_PER_HOUR", 30),
-                window_seconds=3600)  # fmt: skip
-            if form.is_valid():
-                hit("suggestion", client_ip(request), limit=_per_hour("HAOCHAPING_SUGGESTIONS_PER_HOUR", 5),
-                    window_seconds=3600)  # fmt: skip
-                limit_phone("suggestion-phone", form.cleaned_data["contact_phone"])
+            limit_public_form(
+                request, form, bucket="suggestion", posts_per_hour=settings.HAOCHAPING_SUGGESTION_POSTS_PER_HOUR,
+                filed_per_hour=settings.HAOCHAPING_SUGGESTIONS_PER_HOUR,
+            )  # fmt: skip
         except RateLimited as exc:
             return _too_many(request, exc)
         if form.is_valid() and (refused := captcha_error(request)):
