@@ -88,10 +88,12 @@ api.add_router("/", interchange_router)
 from haochaping.cases.api import router as cases_router  # noqa: E402
 from haochaping.entry.api import router as entry_router  # noqa: E402
 from haochaping.evaluator.api import router as evaluator_router  # noqa: E402
+from haochaping.evaluator.api_legacy import router as evaluator_legacy_router  # noqa: E402
 from haochaping.messaging.api import router as messaging_router  # noqa: E402
 from haochaping.qrcodes.api import router as qrcodes_router  # noqa: E402
 
 api.add_router("/evaluator", evaluator_router)
+api.add_router("/evaluator/legacy", evaluator_legacy_router)
 api.add_router("/qr", qrcodes_router)
 api.add_router("/entry", entry_router)
 api.add_router("/sms", messaging_router)

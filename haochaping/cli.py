@@ -7,6 +7,7 @@ import sys
 
 OPERATOR_COMMANDS = [
     ("serve", "迁移数据库、收集静态文件并启动生产服务器（granian）", "migrate, collect static files, start the server"),
+    ("pushserver", "启动评价器推送服务（事件流，ASGI）", "start the evaluator push server (event streams)"),
     ("demo", "生成演示省份数据（可指定 --ratings 数量与 --seed）", "generate a demo province (--ratings N, --seed S)"),
     (
         "import_directory",

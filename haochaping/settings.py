@@ -356,6 +356,13 @@ HAOCHAPING_QUEUE_TICKET_QR_TTL_HOURS = envint("HAOCHAPING_QUEUE_TICKET_QR_TTL_HO
 # 12345热线 (docs/hotline-12345.md): the work-order push's HTTP timeout and its longest backoff, in seconds.
 HAOCHAPING_HOTLINE_TIMEOUT = envint("HAOCHAPING_HOTLINE_TIMEOUT", 10)
 HAOCHAPING_HOTLINE_BACKOFF_MAX = envint("HAOCHAPING_HOTLINE_BACKOFF_MAX", 600)
+# Evaluator push (docs/evaluator-push.md): the address at which kiosks reach the push server's event stream
+# (behind nginx: /api/v1/evaluator/device/events; empty: no push, kiosks poll every 2 s), how long a stream
+# token lasts, the heartbeat, and how often the push server reads new prompts on SQLite (PostgreSQL: LISTEN).
+HAOCHAPING_EVALUATOR_EVENTS_URL = envstr("HAOCHAPING_EVALUATOR_EVENTS_URL", "")
+HAOCHAPING_EVALUATOR_STREAM_TTL = envint("HAOCHAPING_EVALUATOR_STREAM_TTL", 3600)
+HAOCHAPING_EVALUATOR_STREAM_HEARTBEAT = envint("HAOCHAPING_EVALUATOR_STREAM_HEARTBEAT", 20)
+HAOCHAPING_EVALUATOR_TAIL_INTERVAL_MS = envint("HAOCHAPING_EVALUATOR_TAIL_INTERVAL_MS", 200)
 # 监督查评 (docs/inspections.md): the largest inspection photo. The inspector's page shrinks big photos in the
 # browser first; nginx's body limit for /inspections/ must cover a save with several photos (deploy/nginx).
 HAOCHAPING_INSPECTION_PHOTO_MAX_MB = envint("HAOCHAPING_INSPECTION_PHOTO_MAX_MB", 10)

@@ -202,7 +202,9 @@ POST_ONLY = frozenset(
 NOT_PAGES: dict[str, str] = {}
 
 # The newer apps keep their rules beside the objects their routes need (tests/authz_<app>.py).
-EXTRA_MODULES = tuple(f"tests.authz_{app}" for app in ("inspections", "surveys", "society", "queuing", "hotline"))
+EXTRA_MODULES = tuple(
+    f"tests.authz_{app}" for app in ("inspections", "surveys", "society", "queuing", "hotline", "evaluator")
+)
 
 
 def extra_modules():

@@ -72,6 +72,7 @@ def test_every_unit_runs_an_existing_command_with_existing_flags():
         "haochaping-web@.service",
         "haochaping-worker.service",
         "haochaping-verify.service",
+        "haochaping-push.service",
     }
     for unit, argv in units:
         assert argv[0] == "/opt/haochaping/.venv/bin/haochaping", unit
@@ -86,6 +87,25 @@ def test_every_unit_runs_an_existing_command_with_existing_flags():
             assert "--since" in args
     web = dict(exec_commands())["haochaping-web@.service"]
     assert {"--no-migrate", "--no-collectstatic"} <= set(web) and web[web.index("--port") + 1] == "8001"
+    push = dict(exec_commands())["haochaping-push.service"]
+    assert push[1] == "pushserver" and push[push.index("--port") + 1] == "8010"
+
+
+def test_the_push_server_has_its_unit_and_an_unbuffered_nginx_location():
+    unit = (DEPLOY / "systemd" / "haochaping-push.service").read_text(encoding="utf-8")
+    limit = int(re.search(r"^LimitNOFILE=(\d+)$", unit, flags=re.MULTILINE).group(1))
+    assert limit > 20000  # 20,000 open streams, one descriptor each
+    conf = (DEPLOY / "nginx" / "haochaping.conf").read_text(encoding="utf-8")
+    assert re.search(r"upstream haochaping_push \{[^}]*127\.0\.0\.1:8010", conf)
+    events = re.search(r"location = /api/v1/evaluator/device/events \{(.*?)\n    \}", conf, flags=re.DOTALL).group(1)
+    assert "proxy_pass http://haochaping_push;" in events
+    assert "proxy_buffering off;" in events and "proxy_http_version 1.1;" in events
+    assert 'proxy_set_header Connection "";' in events
+    timeout = re.search(r"proxy_read_timeout (\d+)([smh]);", events)
+    seconds = int(timeout.group(1)) * {"s": 1, "m": 60, "h": 3600}[timeout.group(2)]
+    assert seconds > settings.HAOCHAPING_EVALUATOR_STREAM_HEARTBEAT * 3
+    env = (DEPLOY / "haochaping.env.example").read_text(encoding="utf-8")
+    assert "HAOCHAPING_EVALUATOR_EVENTS_URL=/api/v1/evaluator/device/events" in env
 
 
 def test_the_timer_runs_the_verify_daily():
@@ -119,7 +139,7 @@ def test_every_command_in_the_deployment_guide_exists():
     assert missing == []
 
 
-@pytest.mark.parametrize("unit", ["haochaping-web@.service", "haochaping-worker.service"])
+@pytest.mark.parametrize("unit", ["haochaping-web@.service", "haochaping-worker.service", "haochaping-push.service"])
 def test_services_read_the_env_file(unit):
     text = (DEPLOY / "systemd" / unit).read_text(encoding="utf-8")
     assert "EnvironmentFile=/etc/haochaping/haochaping.env" in text and "User=haochaping" in text

@@ -3,7 +3,14 @@ from django.utils.translation import gettext_lazy as _
 
 from haochaping.accounts.admin_scope import ScopedAdmin
 from haochaping.evaluator import services
-from haochaping.evaluator.models import EvaluatorDevice, EvaluatorPrompt, PairingCode
+from haochaping.evaluator.models import (
+    EvaluatorDevice,
+    EvaluatorPrompt,
+    LegacyDevice,
+    LegacyDeviceModel,
+    LegacyPress,
+    PairingCode,
+)
 
 
 @admin.register(PairingCode)
@@ -67,6 +74,48 @@ class EvaluatorPromptAdmin(ScopedAdmin):
     )
     list_select_related = ("window", "window__hall", "service_case", "staff")
     list_filter = ("created_at",)
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LegacyDeviceModel)
+class LegacyDeviceModelAdmin(admin.ModelAdmin):
+    """Read here; mappings are edited on /evaluator/legacy/ (validated, versioned and audit-logged there)."""
+
+    list_display = ("code", "name", "vendor", "buttons", "version", "region", "is_active", "updated_at")
+    list_select_related = ("region",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LegacyDevice)
+class LegacyDeviceAdmin(ScopedAdmin):
+    list_display = ("serial", "name", "window", "model", "registered_at", "last_seen_at", "revoked_at")
+    list_filter = ("revoked_at", "model")
+    list_select_related = ("window", "window__hall", "model")
+    search_fields = ("serial", "name")
+
+    def has_add_permission(self, request):
+        return False  # registered on /evaluator/legacy/ or through the API
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LegacyPress)
+class LegacyPressAdmin(ScopedAdmin):
+    list_display = ("id", "device", "kind", "button", "grade", "mapping_version", "prompt", "at", "received_at")
+    list_select_related = ("device", "device__window", "device__window__hall", "prompt")
+    list_filter = ("kind", "at")
     show_full_result_count = False
 
     def has_add_permission(self, request):

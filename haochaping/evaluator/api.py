@@ -2,17 +2,21 @@
 
 - POST /push: a window's business system (API key) asks the window's evaluator to show a rating prompt.
 - GET /device/prompt and POST /device/ratings: the paired tablet (its credential cookie) polls and rates.
+- GET /device/stream: where the tablet opens its event stream on the push server (docs/evaluator-push.md).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.security import APIKeyCookie
 
 from haochaping.directory.models import Window
+from haochaping.evaluator import push as push_events
 from haochaping.evaluator import services
 from haochaping.lib.errors import NotFound
 from haochaping.lib.ratelimit import hit
@@ -31,6 +35,8 @@ COOKIE = "hcp_evaluator"
 # Per device: a poll every 2 s is 30 a minute; ratings are one per citizen, so 30 a minute is generous.
 POLL_LIMIT = 90
 RATING_LIMIT = 30
+# A stream URL is fetched on connect and at token expiry; a reconnect loop is capped by this.
+STREAM_LIMIT = 30
 
 
 class DeviceAuth(APIKeyCookie):
@@ -112,6 +118,36 @@ def device_prompt(request):
         response = _api().create_response(request, {"prompt": services.prompt_payload(prompt)}, status=200)
     response["ETag"] = etag
     response["Cache-Control"] = "no-cache"
+    return response
+
+
+class StreamOut(Schema):
+    url: str = Field(..., description="事件流地址（含令牌），用 EventSource 打开")
+    expires_in: int = Field(..., description="令牌有效秒数；到期时事件流发送 reauth 并关闭")
+
+
+@router.get(
+    "/device/stream",
+    auth=DEVICE_AUTH,
+    response={200: StreamOut, **API_ERRORS},
+    summary="评价器事件流地址（设备凭据；未启用推送时 404，设备改为轮询）",
+)
+def device_stream(request):
+    """The push server's event stream for this device, with a signed token naming the device and its window.
+
+    The stream says only "prompt N is waiting"; the kiosk then GETs /device/prompt. 404 when push is not enabled
+    (HAOCHAPING_EVALUATOR_EVENTS_URL empty): the kiosk polls /device/prompt every 2 s instead.
+    """
+    device = request.device
+    if not settings.HAOCHAPING_EVALUATOR_EVENTS_URL:
+        raise NotFound(_("未启用评价推送，请轮询当前推送"))
+    hit("evaluator-stream", str(device.pk), limit=STREAM_LIMIT, window_seconds=60)
+    response = _api().create_response(
+        request,
+        {"url": push_events.events_url(device), "expires_in": settings.HAOCHAPING_EVALUATOR_STREAM_TTL},
+        status=200,
+    )
+    response["Cache-Control"] = "no-store"
     return response
 
 

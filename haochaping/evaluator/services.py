@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from haochaping.accounts.scope import ALL_SCOPE, Scope
 from haochaping.directory.models import Staff, Window
+from haochaping.evaluator import push
 from haochaping.evaluator.models import EvaluatorDevice, EvaluatorPrompt, PairingCode
 from haochaping.lib.errors import Gone, NotFound, ValidationFailed
 from haochaping.ratings.intake import ItemResult, submit_ratings
@@ -133,9 +134,12 @@ def prompt_push(
     now = timezone.now()
     with transaction.atomic():
         EvaluatorPrompt.objects.filter(window=window, rated_at=None, expired_at=None).update(expired_at=now)
-        return EvaluatorPrompt.objects.create(
+        prompt = EvaluatorPrompt.objects.create(
             window=window, service_case=case, staff=staff or window_staff(window), source=source[:60]
         )
+        # Tells the push server (docs/evaluator-push.md); on PostgreSQL a NOTIFY delivered when this commits.
+        push.prompt_published(prompt)
+        return prompt
 
 
 def clerk_window(user) -> tuple[Staff, Window]:
@@ -152,10 +156,11 @@ def clerk_scope(window: Window) -> Scope:
 
 
 def prompt_current(device: EvaluatorDevice, *, now: datetime | None = None) -> EvaluatorPrompt | None:
-    """The window's newest open prompt (one indexed query), or None."""
+    """The window's newest open prompt with what the kiosk shows of it (one indexed query), or None."""
     now = now or timezone.now()
     prompt = (
         EvaluatorPrompt.objects.filter(window_id=device.window_id, rated_at=None, expired_at=None)
+        .select_related("service_case__service_item", "staff")
         .order_by("-id")
         .first()
     )
@@ -218,16 +223,43 @@ def device_rating_submit(*, device: EvaluatorDevice, rating: DeviceRating) -> It
         uuid.UUID(rating.idempotency_key)
     except (TypeError, ValueError):
         raise ValidationFailed("idempotency_key 应为设备生成的 UUID", field="idempotency_key") from None
-    window = device.window
     prompt = None
     if rating.prompt_id is not None:
-        prompt = (
-            EvaluatorPrompt.objects.select_related("service_case", "staff")
-            .filter(pk=rating.prompt_id, window_id=device.window_id)
-            .first()
-        )
-        if prompt is None:
-            raise NotFound("推送的评价不存在或不属于本窗口", field="prompt_id")
+        prompt = window_prompt(device.window_id, rating.prompt_id)
+    return window_rating_submit(
+        window=device.window,
+        prompt=prompt,
+        rating=rating,
+        client=f"device:{device.pk}",
+        device_kind="tablet",
+        device=device,
+    )
+
+
+def window_prompt(window_id: int, prompt_id: int) -> EvaluatorPrompt:
+    """A prompt of this window (any state), or NotFound naming prompt_id."""
+    prompt = (
+        EvaluatorPrompt.objects.select_related("service_case", "staff")
+        .filter(pk=prompt_id, window_id=window_id)
+        .first()
+    )
+    if prompt is None:
+        raise NotFound("推送的评价不存在或不属于本窗口", field="prompt_id")
+    return prompt
+
+
+def window_rating_submit(
+    *,
+    window: Window,
+    prompt: EvaluatorPrompt | None,
+    rating: DeviceRating,
+    client: str,
+    device_kind: str,
+    device: EvaluatorDevice | None = None,
+) -> ItemResult:
+    """Store a counter evaluator's rating (a tablet's, or a button evaluator's through evaluator/legacy.py): of the
+    prompt's 办件, or a walk-in rating of the window and its staff; marks the prompt rated and runs
+    PROMPT_RATED_HOOKS, or records the walk-in offer. ``client`` keys the idempotency (one per device)."""
     item: dict[str, Any] = {
         "grade": rating.grade,
         "channel": CHANNEL,
@@ -246,10 +278,13 @@ def device_rating_submit(*, device: EvaluatorDevice, rating: DeviceRating) -> It
         if staff is not None:
             item["staff_code"] = staff.code
     # The device is scoped to its window, checked above; the intake itself may then use the full scope.
-    (result,) = submit_ratings([item], scope=ALL_SCOPE, client=f"device:{device.pk}")
+    (result,) = submit_ratings([item], scope=ALL_SCOPE, client=client, device_kind=device_kind)
     if result.status == 201:
         if prompt is not None:
-            EvaluatorPrompt.objects.filter(pk=prompt.pk, rated_at=None).update(rated_at=timezone.now(), device=device)
+            done = {"rated_at": timezone.now()}
+            if device is not None:
+                done["device"] = device
+            EvaluatorPrompt.objects.filter(pk=prompt.pk, rated_at=None).update(**done)
             for hook in PROMPT_RATED_HOOKS:
                 hook(prompt, result)
         else:
@@ -259,6 +294,6 @@ def device_rating_submit(*, device: EvaluatorDevice, rating: DeviceRating) -> It
                 channel=CHANNEL,
                 window=window,
                 staff_id=staff.pk if staff is not None else None,
-                source=f"device:{device.pk}",
+                source=client,
             )
     return result

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from haochaping.evaluator import services
+from haochaping.evaluator import push, services
 from haochaping.evaluator.api import COOKIE
 from haochaping.evaluator.models import EvaluatorPrompt
 from haochaping.lib.errors import DomainError
@@ -71,7 +71,7 @@ def kiosk(request: HttpRequest) -> HttpResponse:
             "rejected": _("评价未能保存："),
         },
     }
-    return render(
+    response = render(
         request,
         "evaluator/kiosk.html",
         {
@@ -82,6 +82,11 @@ def kiosk(request: HttpRequest) -> HttpResponse:
             "config": config,
         },
     )
+    origin = push.events_origin()
+    if origin:
+        # The push server on another origin (the demo: the next port): the kiosk's EventSource must reach it.
+        response._csp_update = {"connect-src": [origin]}
+    return response
 
 
 @never_cache

@@ -31,7 +31,7 @@ from haochaping.lib.ids import uuid7
 from haochaping.lib.validation import summary, validation_errors
 from haochaping.ratings import partitioning, questionnaires
 from haochaping.ratings.codes import GRADE_NAME_OF, GRADE_NAMES, ONLINE_CHANNELS, Adoption, Grade, Target, is_bad
-from haochaping.ratings.models import Rating, RatingKey, ServiceCase, Tag, TagSet
+from haochaping.ratings.models import DeviceKind, Rating, RatingKey, ServiceCase, Tag, TagSet
 from haochaping.ratings.rowwriter import RowWriter
 from haochaping.ratings.schemas import RatingIn
 
@@ -41,6 +41,7 @@ except ImportError:  # Windows: there intake writers queue within a process only
     fcntl = None
 
 FUTURE_TOLERANCE = timedelta(minutes=10)
+_DEVICE_KINDS = frozenset(DeviceKind.values)
 
 
 @dataclass
@@ -400,7 +401,7 @@ def _protected(value: str | None) -> tuple[str, str]:
     return protect.encrypt(value), protect.lookup_hash(value)
 
 
-def build_row(item: RatingIn, refs: References, *, client: str, now: datetime) -> dict[str, Any]:
+def build_row(item: RatingIn, refs: References, *, client: str, now: datetime, device_kind: str = "") -> dict[str, Any]:
     grade = int(GRADE_NAMES[item.grade])
     row = _targets(item, refs)
     stage = ""
@@ -458,6 +459,7 @@ def build_row(item: RatingIn, refs: References, *, client: str, now: datetime) -
         received_at=now,
         client=client,
         idempotency_key=item.idempotency_key,
+        device_kind=device_kind,
     )
     return row
 
@@ -475,9 +477,15 @@ def _result_for_row(row: dict, item: RatingIn, *, created: bool) -> ItemResult:
 
 
 def submit_ratings(
-    raw_items: Iterable[Any], *, scope: Scope, client: str, now: datetime | None = None
+    raw_items: Iterable[Any], *, scope: Scope, client: str, now: datetime | None = None, device_kind: str = ""
 ) -> list[ItemResult]:
-    """Validate and store ratings; one result per input item, in order. Never raises for a bad item."""
+    """Validate and store ratings; one result per input item, in order. Never raises for a bad item.
+
+    ``device_kind`` (Rating.device_kind: "tablet", "buttons3", "buttons4") is for trusted internal callers, the
+    evaluator services: it is a keyword, not an item field, so no API payload can set it.
+    """
+    if device_kind not in _DEVICE_KINDS:
+        raise ValueError(f"unknown device_kind {device_kind!r}")
     now = now or timezone.now()
     raw_items = list(raw_items)
     results: list[ItemResult | None] = [None] * len(raw_items)
@@ -488,7 +496,7 @@ def submit_ratings(
         except DomainError as exc:
             results[index] = ItemResult.from_error(exc)
     if parsed:
-        _store(parsed, results, scope=scope, client=client, now=now)
+        _store(parsed, results, scope=scope, client=client, now=now, device_kind=device_kind)
     return [r for r in results if r is not None]
 
 
@@ -531,7 +539,15 @@ def _slot_taken(slot: tuple[int, str, int]) -> Conflict:
     return Conflict(f"该办件此环节已有{what}，不能重复评价", field="case_no")
 
 
-def _store(parsed: list[tuple[int, RatingIn]], results: list, *, scope: Scope, client: str, now: datetime) -> None:
+def _store(
+    parsed: list[tuple[int, RatingIn]],
+    results: list,
+    *,
+    scope: Scope,
+    client: str,
+    now: datetime,
+    device_kind: str = "",
+) -> None:
     # Look-ups and checks run before the write, which stays short: on SQLite it holds the database's one
     # write lock. The unique constraints catch what changes in between (_insert). Idempotency keys are
     # looked up only when an item cannot be stored as new: an idempotent retry conflicts with the stored
@@ -548,7 +564,7 @@ def _store(parsed: list[tuple[int, RatingIn]], results: list, *, scope: Scope, c
             duplicates.append((index, item, first_with_key[key]))
             continue
         try:
-            row = build_row(item, refs, client=client, now=now)
+            row = build_row(item, refs, client=client, now=now, device_kind=device_kind)
             case_id = row["service_case_id"]
             if case_id:
                 # One rating per 办件 per stage per sequence; a follow-up needs a first rating.
@@ -782,6 +798,8 @@ def write_rows(rows: list[dict]) -> set | None:
     """Store fully built rating rows (the exchange receiver's copies of a subordinate's ratings) through the
     same write path and after-write hooks as intake. None when all landed, else the public ids that did;
     a row whose public_id is already stored is skipped (that is how a re-delivered rating is deduplicated)."""
+    for row in rows:
+        row.setdefault("device_kind", "")  # columns added since the caller's row shape was written
     return _insert(rows)
 
 

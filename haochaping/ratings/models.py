@@ -128,6 +128,15 @@ class Tag(models.Model):
         return f"{self.code} {self.label}"
 
 
+class DeviceKind(models.TextChoices):
+    """The counter evaluator a rating was taken on (Rating.device_kind); "" for every other way of rating."""
+
+    NONE = "", _("不经评价器")
+    TABLET = "tablet", _("五级评价器/平板")
+    BUTTONS3 = "buttons3", _("三键评价器")
+    BUTTONS4 = "buttons4", _("四键评价器")
+
+
 class Rating(models.Model):
     """评价记录: one rating of one target, through one channel. Never deleted; corrections are new events."""
 
@@ -202,6 +211,11 @@ class Rating(models.Model):
     received_at = models.DateTimeField(_("接收时间"))
     client = models.CharField(_("提交方"), max_length=40, help_text=_("接口密钥前缀或 token/page 等来源"))
     idempotency_key = models.CharField(_("幂等键"), max_length=100, null=True, blank=True)
+    # Which kind of counter evaluator took the rating, so figures can be split by it (docs/legacy-evaluators.md): a
+    # 3-button device cannot give 非常满意. Set by trusted internal callers only, never from the public API.
+    device_kind = models.CharField(
+        _("评价器类型"), max_length=12, choices=DeviceKind.choices, default=DeviceKind.NONE, blank=True
+    )
 
     class Meta:
         verbose_name = _("评价记录")

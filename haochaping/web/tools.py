@@ -58,6 +58,9 @@ def tools_for(user, scope: Scope) -> list[Tool]:
         note = _("排队叫号系统对接：叫号、办结即推送窗口评价器，票号二维码评价；当天各大厅票号与评价情况")
         tools.append(Tool(_("排队叫号"), "/queue/", note))
     if scope.supervises:
+        note = _("三键、四键按键评价器：型号与按键对应、设备登记，按设备类型统计满意度、差评率与超时未评")
+        tools.append(Tool(_("按键评价器"), "/evaluator/legacy/", note))
+    if scope.supervises:
         note = _("差评转派12345工单、热线状态回传与回访满意度；按地区配置对接地址")
         tools.append(Tool(_("12345热线对接"), "/hotline/", note))
     if scope.kind != "none" and not scope.read_only:

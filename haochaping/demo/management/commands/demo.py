@@ -157,9 +157,10 @@ class Command(BaseCommand):
 
     def _seed_channels(self, out, api_key: str, seed: int) -> None:
         """Show each rating channel in the demo: window QR codes, a pairing code, a hall's queue-calling morning,
-        keyed entries, SMS invitations."""
+        its 3- and 4-button evaluators, keyed entries, SMS invitations."""
         from haochaping.entry.demo import seed_demo as seed_entries
         from haochaping.evaluator.demo import seed_demo as seed_evaluator
+        from haochaping.evaluator.demo import seed_legacy
         from haochaping.messaging.demo import seed_demo as seed_sms
         from haochaping.qrcodes.demo import seed_demo as seed_qrcodes
         from haochaping.qrcodes.models import WindowCode
@@ -172,6 +173,7 @@ class Command(BaseCommand):
             out(f"  例 / e.g. {settings.SITE_URL}/q/w/{code.slug}/  评价牌 / sign: /q/w/{code.slug}/sign.pdf")
         seed_evaluator(write=lambda line: out("  " + line))
         seed_queue(lambda line: out("  " + line), seed)
+        seed_legacy(lambda line: out("  " + line), seed)
         out(f"热线与纸质评价录入 / keyed entries: {seed_entries()} 条（/entry/，以 handler 登录）")
         invited = seed_sms()
         out(f"短信邀评 / SMS invitations: {len(invited)} 条，在 /sms/console/ 查看并回复（以 admin 或 province 登录）")

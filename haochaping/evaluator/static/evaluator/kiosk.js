@@ -1,4 +1,4 @@
-/* 窗口评价器 kiosk: polls for pushed cases, takes one rating per citizen, queues ratings offline (IndexedDB).
+/* 窗口评价器 kiosk: receives pushed cases (event stream, or polling), takes one rating per citizen, queues ratings offline (IndexedDB).
  * No framework, no CDN. The page's own queue is what guarantees delivery; the service worker only caches the
  * page shell so a reload without network still opens the kiosk. */
 (function () {
@@ -6,7 +6,7 @@
   var config = JSON.parse(document.getElementById("evaluator-config").textContent);
   var T = config.text;
   var $ = function (id) { return document.getElementById(id); };
-  var state = { prompt: null, grade: null, key: null, etag: null, pressedAt: 0, submitting: false, handled: {} };
+  var state = { prompt: null, grade: null, key: null, etag: null, pressedAt: 0, submitting: false, handled: {}, missed: false };
   var idleTimer = null, thanksTimer = null;
 
   // ---- identifiers: crypto.randomUUID needs a secure context; tablets on a LAN address may not have one.
@@ -40,6 +40,8 @@
     $("comment").value = "";
     $("submit").disabled = false;
     show("idle");
+    // A prompt came while the kiosk was busy: fetch it now (polling would on its next turn).
+    if (state.missed && pushing) { state.missed = false; setTimeout(check, 0); }
   }
 
   function startRating(prompt) {
@@ -188,29 +190,109 @@
     }, queueIt);
   }
 
-  // ---- polling for pushed cases (SSE/WebSocket delivery is issue #11; a 2 s poll answered 304 is cheap)
-  var stopped = false;
-  function poll() {
-    if (stopped) { return; }
+  // ---- pushed cases: an event stream from the push server when there is one (docs/evaluator-push.md), else a
+  // poll every 2 s (a poll answered 304 is cheap). The stream only says "prompt N is waiting": the prompt itself,
+  // and marking it shown, always come from GET promptUrl. While the stream is down the kiosk polls.
+  var stopped = false, pushing = false, checking = false, again = false, pollTimer = null;
+  var stream = null, streamDelay = 5, streamTimer = null, pushEnabled = !!window.EventSource;
+  var streamUrl = config.streamUrl || config.promptUrl.replace(/prompt$/, "stream");
+
+  function revoked() {
+    stopped = true; pushEnabled = false;
+    if (stream) { stream.close(); stream = null; }
+    $("idle-title").textContent = T.revoked; $("walkin").hidden = true;
+  }
+
+  // One GET of the current prompt; a second call while one is in flight runs once more after it.
+  function check() {
+    if (stopped) { return Promise.resolve(); }
+    if (checking) { again = true; return Promise.resolve(); }
+    checking = true; again = false;
     var headers = state.etag ? { "If-None-Match": state.etag } : {};
-    fetch(config.promptUrl, { credentials: "same-origin", headers: headers, cache: "no-store" }).then(function (r) {
+    var done = fetch(config.promptUrl, { credentials: "same-origin", headers: headers, cache: "no-store" }).then(function (r) {
       $("net").hidden = true;
-      if (r.status === 401) { stopped = true; $("idle-title").textContent = T.revoked; $("walkin").hidden = true; return; }
+      if (r.status === 401) { revoked(); return; }
       if (r.status === 304 || !r.ok) { return; }
       var etag = r.headers.get("ETag");
       return r.json().then(function (body) {
         var p = body.prompt;
         if (p && !state.handled[p.id]) {
           // Busy with another citizen: leave the ETag unset so the prompt is fetched again once idle.
-          if ($("idle").hidden) { return; }
+          if ($("idle").hidden) { state.missed = true; return; }
           startRating(p);
         }
         state.etag = etag;
       });
-    }, function () { $("net").hidden = false; }).then(function () {
-      if (!stopped) { setTimeout(poll, config.pollSeconds * 1000); }
-    });
+    }, function () { $("net").hidden = false; });
     if (navigator.onLine !== false) { flush(); }
+    return done.then(function () {
+      checking = false;
+      if (again) { return check(); }
+    }, function () { checking = false; });
+  }
+
+  function poll() {
+    pollTimer = null;
+    if (stopped || pushing) { return; }
+    check().then(function () {
+      if (!stopped && !pushing && pollTimer === null) { pollTimer = setTimeout(poll, config.pollSeconds * 1000); }
+    });
+  }
+
+  function startPolling() {
+    if (!stopped && !pushing && pollTimer === null) { pollTimer = setTimeout(poll, 0); }
+  }
+
+  function streamLost() {
+    pushing = false;
+    document.documentElement.setAttribute("data-push", "poll");
+    startPolling();
+  }
+
+  function retryStream() {
+    if (stopped || !pushEnabled || streamTimer) { return; }
+    streamTimer = setTimeout(function () { streamTimer = null; openStream(); }, streamDelay * 1000);
+    streamDelay = Math.min(streamDelay * 2, 60);
+  }
+
+  function openStream() {
+    if (stopped || !pushEnabled) { return; }
+    if (stream) { stream.close(); stream = null; }
+    fetch(streamUrl, { credentials: "same-origin", cache: "no-store" }).then(function (r) {
+      if (r.status === 404) { pushEnabled = false; streamLost(); return; }  // push not enabled: poll
+      if (r.status === 401) { revoked(); return; }
+      if (!r.ok) { throw new Error(r.status); }
+      return r.json().then(function (body) { listen(body.url); });
+    })["catch"](function () { streamLost(); retryStream(); });
+  }
+
+  function listen(url) {
+    var es = new EventSource(url);
+    stream = es;
+    es.addEventListener("hello", function () {
+      // Connected: polling stops; one GET catches up with anything pushed while the stream was down.
+      pushing = true; streamDelay = 5;
+      document.documentElement.setAttribute("data-push", "stream");
+      if (pollTimer !== null) { clearTimeout(pollTimer); pollTimer = null; }
+      check();
+    });
+    es.addEventListener("prompt", function (e) {
+      var id = null;
+      try { id = JSON.parse(e.data).id; } catch (err) { id = null; }
+      if (id !== null && ((state.prompt && state.prompt.id === id) || state.handled[id])) { return; }
+      check();
+    });
+    es.addEventListener("reauth", function () {
+      // The stream token has expired: a fresh one at once (the device may have been revoked meanwhile).
+      es.close(); if (stream === es) { stream = null; }
+      streamLost(); openStream();
+    });
+    es.onerror = function () {
+      if (stream !== es) { return; }
+      // The browser reconnects by itself (retry: 5000) unless the server refused; poll meanwhile either way.
+      streamLost();
+      if (es.readyState === 2) { es.close(); stream = null; retryStream(); }
+    };
   }
 
   // ---- wiring
@@ -231,7 +313,8 @@
   }
   reset();
   updatePending()["catch"](function () {});
-  poll();
+  check();
+  if (pushEnabled) { openStream(); } else { startPolling(); }
   // Wired: a press now reaches the handlers (the buttons are painted before this script has run).
   document.documentElement.setAttribute("data-kiosk", "ready");
 })();
