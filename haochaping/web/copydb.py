@@ -34,7 +34,14 @@ SOURCE = "copy_source"
 CHUNK = 5000
 # Rows a fresh `migrate` writes (post_migrate signals and data migrations): replaced by the source's.
 SEEDED = frozenset(
-    {"contenttypes.contenttype", "auth.permission", "ratings.tagset", "ratings.tag", "ratings.questionnaire"}
+    {
+        "contenttypes.contenttype",
+        "auth.permission",
+        "ratings.tagset",
+        "ratings.tag",
+        "ratings.questionnaire",
+        "evaluator.legacydevicemodel",
+    }
 )
 # Filled by a trigger on PostgreSQL from the rows of ratings_rating (docs/partitioning.md): never copied.
 TRIGGER_FILLED = frozenset({"ratings_ratingkey"})

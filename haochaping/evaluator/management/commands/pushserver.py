@@ -8,11 +8,11 @@ so the soft open-files limit is raised to the hard limit first (systemd: LimitNO
 from __future__ import annotations
 
 import os
-import shutil
-import sys
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+
+from haochaping.web.management.commands.serve import granian_command
 
 APPLICATION = "haochaping.evaluator.events:app"
 
@@ -43,17 +43,8 @@ def pushserver_argv(
     --backpressure is granian's cap on requests in progress per worker (default backlog/workers = 1024): each open
     stream is one, so it must exceed the connections a worker is to hold.
     """
-    granian = shutil.which("granian", path=os.path.dirname(sys.executable)) or shutil.which("granian")
     return [
-        granian or "granian",
-        "--interface",
-        "asgi",
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
+        *granian_command(interface="asgi", host=host, port=port, workers=workers),
         "--http",
         "1",
         "--no-ws",

@@ -19,19 +19,26 @@ from django.core.management.base import BaseCommand
 APPLICATION = "haochaping.wsgi:application"
 
 
-def granian_argv(*, host: str, port: int, workers: int, threads: int, app: str = APPLICATION) -> list[str]:
-    """The production server's command line (bench/intake_http.py starts its no-op twin with the same one)."""
+def granian_command(*, interface: str, host: str, port: int, workers: int) -> list[str]:
+    """The start of a granian command line: the venv's granian, interface, address and workers (serve, pushserver)."""
     granian = shutil.which("granian", path=os.path.dirname(sys.executable)) or shutil.which("granian")
     return [
         granian or "granian",
         "--interface",
-        "wsgi",
+        interface,
         "--host",
         host,
         "--port",
         str(port),
         "--workers",
         str(workers),
+    ]
+
+
+def granian_argv(*, host: str, port: int, workers: int, threads: int, app: str = APPLICATION) -> list[str]:
+    """The production server's command line (bench/intake_http.py starts its no-op twin with the same one)."""
+    return [
+        *granian_command(interface="wsgi", host=host, port=port, workers=workers),
         "--blocking-threads",
         str(threads),
         "--log-level",
